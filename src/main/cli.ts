@@ -1,0 +1,265 @@
+/**
+ * `kliq-audit`: the engine's headless host. Commands: audit, stats, models.
+ * stdout carries results (the --json document); everything for people goes to stderr.
+ * Exit status: 0 all photos completed; 1 finished with failed photos; 2 usage/configuration error;
+ * 130 cancelled with Ctrl+C (completed work is kept; the next run resumes).
+ */
+import fs from 'node:fs';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import cliProgress from 'cli-progress';
+import { runAudit, AUDIT_DEFAULTS } from './engine/audit';
+import { openDb } from './engine/db';
+import { AuditStore } from './engine/db/store';
+import { defaultDbPath } from './engine/paths';
+import { ConfigError, ensureModelFile, loadManifest } from './engine/models/manifest';
+import { PathNotFoundError } from './engine/ingest/scan';
+import { PROVIDER_CHOICES, type AuditEvent, type ProviderChoice } from '../shared/domain';
+
+export const EXIT = { ok: 0, photosFailed: 1, usage: 2, cancelled: 130 } as const;
+
+const err = (line: string) => process.stderr.write(`${line}\n`);
+
+function parseConf(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('must be a number between 0 and 1');
+  return n;
+}
+function parsePositiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number ≥ 1');
+  return n;
+}
+function collectMeta(v: string, prev: Record<string, string>): Record<string, string> {
+  const i = v.indexOf('=');
+  if (i <= 0) throw new InvalidArgumentError('use KEY=VALUE');
+  return { ...prev, [v.slice(0, i)]: v.slice(i + 1) };
+}
+
+interface AuditCliOptions {
+  db: string;
+  model?: string;
+  provider: ProviderChoice;
+  conf: number;
+  iou: number;
+  maxDet: number;
+  location?: string;
+  aisle?: string;
+  visit?: string;
+  capturedBy?: string;
+  meta: Record<string, string>;
+  expect?: string;
+  json: boolean;
+  prefetch?: number;
+  threads?: number;
+}
+
+function progressRenderer(json: boolean) {
+  const tty = process.stderr.isTTY === true;
+  let bar: cliProgress.SingleBar | null = null;
+  let lastLine = 0;
+  return (e: AuditEvent) => {
+    switch (e.type) {
+      case 'scan':
+        err(`found ${e.files} photo${e.files === 1 ? '' : 's'}`);
+        if (tty && e.files > 0) {
+          bar = new cliProgress.SingleBar(
+            { format: ' {bar} {value}/{total} photos | {rate} photos/s | ETA {eta_h} | failed {failed}', stream: process.stderr, hideCursor: true, etaBuffer: 50 },
+            cliProgress.Presets.shades_classic,
+          );
+        }
+        break;
+      case 'model':
+        err(`model ${e.model} (${e.inputSize.join('×')}) on ${e.provider.toUpperCase()}${e.fallback ? ` — fallback: ${e.fallback}` : ''}`);
+        bar?.start(0, 0, { rate: '0.0', failed: 0, eta_h: '…' });
+        break;
+      case 'photo':
+        if (e.status === 'failed') {
+          if (bar) bar.stop();
+          err(`failed: ${e.path}: ${e.error}`);
+          if (bar) bar.start(0, 0);
+        }
+        break;
+      case 'progress': {
+        const eta = e.etaSeconds === null ? '…' : `${Math.ceil(e.etaSeconds)}s`;
+        if (bar) {
+          bar.setTotal(e.total);
+          bar.update(e.done, { rate: e.photosPerSecond.toFixed(1), failed: e.failed, eta_h: eta });
+        } else if (Date.now() - lastLine > 2000 || e.done === e.total) {
+          lastLine = Date.now();
+          err(`${e.done}/${e.total} photos, ${e.photosPerSecond.toFixed(1)} photos/s, ETA ${eta}, failed ${e.failed}`);
+        }
+        break;
+      }
+      case 'cancelling':
+        bar?.stop();
+        bar = null;
+        err(`cancelling: ${e.reason} (Ctrl+C again to quit at once)`);
+        break;
+      case 'done': {
+        bar?.stop();
+        const r = e.report;
+        const c = r.counts;
+        err(
+          `${r.cancelled ? 'cancelled' : 'done'} in ${(r.elapsedMs / 1000).toFixed(1)}s: ${c.completed} audited, ${c.cached} already done (no new inference), ` +
+            `${c.failed} failed${c.cancelled ? `, ${c.cancelled} left for the next run` : ''}; ${r.summary.totalProducts} detections, ${r.summary.uniqueSKUs} labels`,
+        );
+        if (!json && c.failed) err('Failed photos keep their error in the database; fix or remove them and run the same command again.');
+        break;
+      }
+    }
+  };
+}
+
+async function auditCommand(paths: string[], o: AuditCliOptions): Promise<number> {
+  for (const p of paths) if (!fs.existsSync(p)) throw new PathNotFoundError(`${p}: no such file or folder`);
+  const db = openDb(o.db);
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts === 1) controller.abort();
+    else {
+      err('quitting now; photos in flight go back to pending on the next run');
+      process.exit(EXIT.cancelled);
+    }
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  try {
+    const metadata: Record<string, string> = { ...o.meta };
+    if (o.aisle) metadata.aisle = o.aisle;
+    if (o.visit) metadata.visit_id = o.visit;
+    if (o.capturedBy) metadata.captured_by = o.capturedBy;
+    const report = await runAudit({
+      paths,
+      db,
+      model: o.model,
+      provider: o.provider,
+      confThreshold: o.conf,
+      iouThreshold: o.iou,
+      maxDetections: o.maxDet,
+      location: o.location,
+      metadata,
+      expectedLabels: o.expect ? o.expect.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+      prefetch: o.prefetch,
+      intraOpThreads: o.threads,
+      collect: o.json,
+      signal: controller.signal,
+      onEvent: progressRenderer(o.json),
+      modelLog: err,
+    });
+    if (o.json) {
+      const { photos, summary, model, provider, providerFallback, counts, cancelled, elapsedMs } = report;
+      process.stdout.write(`${JSON.stringify({ photos, summary, model, provider, providerFallback, counts, cancelled, elapsedMs }, null, 2)}\n`);
+    }
+    if (report.cancelled) return EXIT.cancelled;
+    return report.counts.failed > 0 ? EXIT.photosFailed : EXIT.ok;
+  } finally {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+    db.close();
+  }
+}
+
+function statsCommand(o: { db: string; json: boolean }): number {
+  if (!fs.existsSync(o.db)) throw new ConfigError(`no database at ${o.db}: run \`kliq-audit audit\` first, or pass the right --db.`);
+  const db = openDb(o.db);
+  try {
+    const s = new AuditStore(db).stats();
+    if (o.json) process.stdout.write(`${JSON.stringify(s)}\n`);
+    else {
+      process.stdout.write(
+        `observations: ${s.observations} (pending ${s.byStatus.pending}, processing ${s.byStatus.processing}, ` +
+          `completed ${s.byStatus.completed}, failed ${s.byStatus.failed})\ndetections: ${s.detections}\n`,
+      );
+    }
+    return EXIT.ok;
+  } finally {
+    db.close();
+  }
+}
+
+async function modelsCommand(names: string[], o: { list: boolean }): Promise<number> {
+  const manifest = loadManifest();
+  if (o.list) {
+    for (const m of manifest.models) {
+      process.stdout.write(`${m.name}${m.name === manifest.default ? ' (default)' : ''}\t${m.format}\t${m.inputSize.join('x')}\t${m.labels.length} labels\t${m.file}\n`);
+    }
+    return EXIT.ok;
+  }
+  const wanted = names.length ? names : manifest.models.map((m) => m.name);
+  for (const name of wanted) {
+    const entry = manifest.models.find((m) => m.name === name);
+    if (!entry) throw new ConfigError(`unknown model "${name}"; the manifest has: ${manifest.models.map((m) => m.name).join(', ')}`);
+    const file = await ensureModelFile(entry, { log: err });
+    err(`ok ${entry.name}: ${file} (sha256 verified)`);
+  }
+  return EXIT.ok;
+}
+
+export function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command('kliq-audit')
+    .description('Batch audit of field photos with local object detection (KLIQ Audit)')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .showHelpAfterError('(run with --help for usage)');
+
+  program
+    .command('audit')
+    .description('detect objects in photo folders/files and store observations, CV jobs and detections in SQLite')
+    .argument('<path...>', 'photo files or folders (scanned recursively for .jpg/.jpeg/.png)')
+    .option('--db <file>', 'SQLite database', defaultDbPath())
+    .option('--model <name|file>', 'model name from models/manifest.json, or an .onnx file (default: the manifest default)')
+    .addOption(new Option('--provider <name>', 'execution provider').choices(PROVIDER_CHOICES).default(AUDIT_DEFAULTS.provider))
+    .option('--conf <0..1>', 'confidence threshold', parseConf, AUDIT_DEFAULTS.confThreshold)
+    .option('--iou <0..1>', 'NMS IoU threshold', parseConf, AUDIT_DEFAULTS.iouThreshold)
+    .option('--max-det <n>', 'maximum detections per photo', parsePositiveInt, AUDIT_DEFAULTS.maxDetections)
+    .option('--location <name>', 'location of these photos (created when new)')
+    .option('--aisle <name>', 'metadata: aisle')
+    .option('--visit <id>', 'metadata: visit id')
+    .option('--captured-by <name>', 'metadata: who took the photos')
+    .option('--meta <key=value>', 'metadata: any key (repeatable)', collectMeta, {})
+    .option('--expect <labels>', 'comma-separated labels expected in every photo (enables outOfStock and complianceScore)')
+    .option('--prefetch <n>', 'photos decoded ahead of the model (default: cores + 1)', parsePositiveInt)
+    .option('--threads <n>', 'ONNX Runtime intra-op threads (default: cores)', parsePositiveInt)
+    .option('--json', 'print one JSON document on stdout (diagnostics stay on stderr)', false)
+    .action(async (paths: string[], o: AuditCliOptions) => setExit(await auditCommand(paths, o)));
+
+  program
+    .command('stats')
+    .description('count observations by status and detections in a database')
+    .option('--db <file>', 'SQLite database', defaultDbPath())
+    .option('--json', 'print JSON', false)
+    .action((o: { db: string; json: boolean }) => setExit(statsCommand(o)));
+
+  program
+    .command('models')
+    .description('fetch the models listed in models/manifest.json (from a mirror folder or the source URL) and verify sha256')
+    .argument('[name...]', 'model names (default: all)')
+    .option('--list', 'list the manifest', false)
+    .action(async (names: string[], o: { list: boolean }) => setExit(await modelsCommand(names, o)));
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = buildProgram((c) => (code = c));
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      return e.exitCode === 0 ? EXIT.ok : EXIT.usage; // --help / --version exit 0
+    }
+    if (e instanceof ConfigError || e instanceof PathNotFoundError) {
+      err(`kliq-audit: ${(e as Error).message}`);
+      return EXIT.usage;
+    }
+    err(`kliq-audit: unexpected error: ${(e as Error).stack ?? String(e)}`);
+    err('This is a bug: please report it with the command you ran. Completed photos are saved; running the same command again resumes.');
+    return EXIT.photosFailed;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

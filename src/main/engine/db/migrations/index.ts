@@ -1,0 +1,11 @@
+import type { Database } from 'better-sqlite3';
+import * as m001 from './001_initial';
+
+export interface Migration {
+  version: number;
+  name: string;
+  up(db: Database): void;
+}
+
+/** Forward-only, in order; `PRAGMA user_version` holds the last applied version. Never edit a shipped one. */
+export const migrations: Migration[] = [{ version: 1, name: '001_initial', up: m001.up }];

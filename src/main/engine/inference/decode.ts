@@ -1,0 +1,141 @@
+/**
+ * Pure decoding of detector outputs: raw YOLOX head and the Ultralytics (YOLOv8/YOLO11) export layout,
+ * class-wise NMS, and undoing the letterbox. No onnxruntime or sharp here, so it is unit-testable and
+ * runs inside the inference worker.
+ */
+
+export type ModelFormat = 'yolox' | 'ultralytics';
+
+/** How a photo was placed in the model input: input = photo * scale + pad. */
+export interface Letterbox {
+  scale: number;
+  padX: number;
+  padY: number;
+  /** Oriented photo size in pixels (after EXIF orientation). */
+  width: number;
+  height: number;
+}
+
+/** A candidate box in model-input pixels, corners. */
+export interface RawBox {
+  classId: number;
+  score: number;
+  x1: number;
+  y1: number;
+  x2: number;
+  y2: number;
+}
+
+export interface DecodeOptions {
+  inputWidth: number;
+  inputHeight: number;
+  numClasses: number;
+  confThreshold: number;
+}
+
+const YOLOX_STRIDES = [8, 16, 32];
+
+/** YOLOX raw head `[1, N, 5 + C]`: (tx, ty, tw, th, obj, cls...) per grid point over strides 8/16/32. */
+export function decodeYolox(out: Float32Array, opts: DecodeOptions): RawBox[] {
+  const { inputWidth, inputHeight, numClasses, confThreshold } = opts;
+  const stride = 5 + numClasses;
+  const boxes: RawBox[] = [];
+  let row = 0;
+  for (const s of YOLOX_STRIDES) {
+    const gw = Math.floor(inputWidth / s);
+    const gh = Math.floor(inputHeight / s);
+    for (let gy = 0; gy < gh; gy++) {
+      for (let gx = 0; gx < gw; gx++, row++) {
+        const o = row * stride;
+        if (o + stride > out.length) throw new Error(`YOLOX output too short for a ${inputWidth}x${inputHeight} input`);
+        const obj = out[o + 4];
+        if (obj < confThreshold) continue; // score = obj * cls <= obj
+        let decoded = false;
+        let cx = 0, cy = 0, w = 0, h = 0;
+        for (let c = 0; c < numClasses; c++) {
+          const score = obj * out[o + 5 + c];
+          if (score < confThreshold) continue;
+          if (!decoded) {
+            cx = (out[o] + gx) * s;
+            cy = (out[o + 1] + gy) * s;
+            w = Math.exp(out[o + 2]) * s;
+            h = Math.exp(out[o + 3]) * s;
+            decoded = true;
+          }
+          boxes.push({ classId: c, score, x1: cx - w / 2, y1: cy - h / 2, x2: cx + w / 2, y2: cy + h / 2 });
+        }
+      }
+    }
+  }
+  if (row * stride !== out.length) {
+    throw new Error(`YOLOX output has ${out.length / stride} rows, expected ${row} for a ${inputWidth}x${inputHeight} input`);
+  }
+  return boxes;
+}
+
+/** Ultralytics layout `[1, 4 + C, N]`: rows cx, cy, w, h (input pixels) then class scores. */
+export function decodeUltralytics(out: Float32Array, opts: DecodeOptions & { anchors: number }): RawBox[] {
+  const { numClasses, confThreshold, anchors: n } = opts;
+  if (out.length !== (4 + numClasses) * n) {
+    throw new Error(`Ultralytics output has ${out.length} values, expected (4 + ${numClasses}) x ${n}`);
+  }
+  const boxes: RawBox[] = [];
+  for (let i = 0; i < n; i++) {
+    let decoded = false;
+    let cx = 0, cy = 0, w = 0, h = 0;
+    for (let c = 0; c < numClasses; c++) {
+      const score = out[(4 + c) * n + i];
+      if (score < confThreshold) continue;
+      if (!decoded) {
+        cx = out[i];
+        cy = out[n + i];
+        w = out[2 * n + i];
+        h = out[3 * n + i];
+        decoded = true;
+      }
+      boxes.push({ classId: c, score, x1: cx - w / 2, y1: cy - h / 2, x2: cx + w / 2, y2: cy + h / 2 });
+    }
+  }
+  return boxes;
+}
+
+export function iou(a: RawBox, b: RawBox): number {
+  const ix = Math.max(0, Math.min(a.x2, b.x2) - Math.max(a.x1, b.x1));
+  const iy = Math.max(0, Math.min(a.y2, b.y2) - Math.max(a.y1, b.y1));
+  const inter = ix * iy;
+  const union = (a.x2 - a.x1) * (a.y2 - a.y1) + (b.x2 - b.x1) * (b.y2 - b.y1) - inter;
+  return union > 0 ? inter / union : 0;
+}
+
+/** Greedy class-wise NMS; returns at most maxDetections boxes, highest score first. */
+export function nms(boxes: RawBox[], iouThreshold: number, maxDetections: number): RawBox[] {
+  const sorted = [...boxes].sort((a, b) => b.score - a.score);
+  const kept: RawBox[] = [];
+  const byClass = new Map<number, RawBox[]>();
+  for (const box of sorted) {
+    if (kept.length >= maxDetections) break;
+    const same = byClass.get(box.classId) ?? [];
+    if (same.some((k) => iou(k, box) > iouThreshold)) continue;
+    same.push(box);
+    byClass.set(box.classId, same);
+    kept.push(box);
+  }
+  return kept;
+}
+
+/** Model-input pixels → oriented photo pixels, clamped to the photo. */
+export function unletterbox(box: RawBox, lb: Letterbox): RawBox {
+  const clampX = (v: number) => Math.min(lb.width, Math.max(0, (v - lb.padX) / lb.scale));
+  const clampY = (v: number) => Math.min(lb.height, Math.max(0, (v - lb.padY) / lb.scale));
+  return { ...box, x1: clampX(box.x1), y1: clampY(box.y1), x2: clampX(box.x2), y2: clampY(box.y2) };
+}
+
+/** Where a photo of size w×h goes in an input of size iw×ih. YOLOX: top-left; Ultralytics: centred. */
+export function letterboxFor(format: ModelFormat, width: number, height: number, iw: number, ih: number): Letterbox & { resizedWidth: number; resizedHeight: number } {
+  const scale = Math.min(iw / width, ih / height);
+  const resizedWidth = Math.max(1, Math.min(iw, Math.round(width * scale)));
+  const resizedHeight = Math.max(1, Math.min(ih, Math.round(height * scale)));
+  const padX = format === 'yolox' ? 0 : Math.floor((iw - resizedWidth) / 2);
+  const padY = format === 'yolox' ? 0 : Math.floor((ih - resizedHeight) / 2);
+  return { scale, padX, padY, width, height, resizedWidth, resizedHeight };
+}
