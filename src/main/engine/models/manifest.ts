@@ -76,7 +76,7 @@ export async function ensureModelFile(entry: ManifestEntry, opts: FetchOptions =
     );
   }
   const tried: string[] = [];
-  const tmp = `${target}.part-${process.pid}`;
+  const tmp = `${target}.part-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
   try {
     for (const mirror of opts.mirrors ?? mirrorDirs()) {
       const candidate = path.join(mirror, entry.file);
