@@ -195,15 +195,6 @@ export class AuditStore {
     })();
   }
 
-  /** Puts a photo whose job was cancelled mid-flight back to pending, with its job failed as interrupted. */
-  cancelJob(jobId: string, observationId: string): void {
-    this.db.transaction(() => {
-      const t = now();
-      this.s.finishJob.run('failed', 'cancelled by the user', null, t, jobId);
-      this.s.setObsStatus.run('pending', null, t, observationId);
-    })();
-  }
-
   stats(): Stats {
     const byStatus = { pending: 0, processing: 0, completed: 0, failed: 0 };
     for (const r of this.s.countByStatus.all()) byStatus[r.status] = r.n;
