@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { describe, expect, it, beforeAll } from 'vitest';
 import { runAudit } from '../src/main/engine/audit';
 import { openDb } from '../src/main/engine/db';
@@ -85,7 +85,7 @@ describe('EXIF orientation', () => {
   // Stored pixels are the original turned the other way, tagged so a viewer turns them back: after
   // orientation the photo is the original, so boxes must be the original's (in oriented pixels), and
   // would be far off if the orientation were ignored.
-  const cases: { orientation: number; undo: (s: sharp.Sharp) => sharp.Sharp; swap: boolean }[] = [
+  const cases: { orientation: number; undo: (s: Sharp) => Sharp; swap: boolean }[] = [
     { orientation: 3, undo: (s) => s.rotate(180), swap: false },
     { orientation: 6, undo: (s) => s.rotate(-90), swap: true },
     { orientation: 8, undo: (s) => s.rotate(90), swap: true },

@@ -1,0 +1,135 @@
+// ESLint flat config. Besides the usual recommended sets, it enforces the process/layer boundaries:
+//   src/shared         contracts and domain types: no electron, no Node built-ins, nothing of ours outside shared
+//   src/main/engine    Electron-free engine (shared with the CLI): no electron, nothing from the shell,
+//   src/main/cli.ts    headless CLI                                preload or renderer (same for src/kliq)
+//   src/main/electron  the Electron shell, src/main/index.ts its entry: may import electron
+//   src/preload        sandboxed preload: electron only, no Node built-ins, nothing from main or renderer
+//   src/renderer       React UI: no electron, no Node built-ins, nothing from main or preload
+//   everything else    (test/, bin/, configs): no electron
+import { builtinModules } from 'node:module';
+import { defineConfig } from 'eslint/config';
+import js from '@eslint/js';
+import globals from 'globals';
+import tseslint from 'typescript-eslint';
+
+const ELECTRON_MESSAGE = 'Only src/main/electron/**, src/main/index.ts and src/preload/** may import electron.';
+const ELECTRON = {
+  paths: [{ name: 'electron', message: ELECTRON_MESSAGE }],
+  patterns: [{ regex: '^electron/', caseSensitive: true, message: ELECTRON_MESSAGE }],
+};
+
+/** Every Node built-in, bare or `node:`-prefixed, with subpaths (fs, fs/promises, node:path, node:test…). */
+const BUILTIN_NAMES = builtinModules.filter((m) => !m.startsWith('_')).map((m) => m.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+const nodeBuiltins = (why) => ({
+  patterns: [
+    { regex: '^node:', caseSensitive: true, message: why },
+    { regex: `^(${BUILTIN_NAMES.join('|')})(/|$)`, caseSensitive: true, message: why },
+  ],
+});
+
+/** A relative import that climbs out ('..') into one of the given top-level folders of src/. */
+const layers = (names, message) => ({
+  patterns: [{ regex: `(^|/)\\.\\.(/.*)?/(${names.join('|')})(/|$)`, caseSensitive: true, message }],
+});
+
+/** Merges restriction sets into one `no-restricted-imports` setting (a later config object would replace, not merge). */
+const restrict = (...sets) => [
+  'error',
+  {
+    paths: sets.flatMap((s) => s.paths ?? []),
+    patterns: sets.flatMap((s) => s.patterns ?? []),
+  },
+];
+
+/** `import('electron')` and `require('electron')` slip past no-restricted-imports. */
+const noDynamicElectron = [
+  'error',
+  {
+    selector: "ImportExpression[source.value=/^electron(\\u002F|$)/]",
+    message: ELECTRON_MESSAGE,
+  },
+  {
+    selector: "CallExpression[callee.name='require'][arguments.0.value=/^electron(\\u002F|$)/]",
+    message: ELECTRON_MESSAGE,
+  },
+];
+
+export default defineConfig(
+  {
+    ignores: ['out/**', 'dist/**', 'release/**', 'node_modules/**', 'coverage/**', 'test-results/**', '.bench/**', 'build/**'],
+  },
+
+  js.configs.recommended,
+  tseslint.configs.recommended,
+
+  // Language options by folder.
+  {
+    files: ['**/*.{js,mjs,cjs,ts,mts,cts,tsx}'],
+    languageOptions: { ecmaVersion: 2023, sourceType: 'module', globals: { ...globals.node } },
+  },
+  {
+    files: ['src/renderer/**'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
+    // The sandboxed preload has browser globals plus a restricted require(); no Node environment.
+    files: ['src/preload/**'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
+    // Contracts: whatever runs them (Node, Electron, browser) brings the globals; none are assumed.
+    files: ['src/shared/**'],
+    languageOptions: { globals: { ...globals.es2021 } },
+  },
+
+  // Layer boundaries. Each block states the full list for its files: for a given rule, a later matching
+  // config object replaces the options of an earlier one.
+  {
+    files: ['**/*.{js,mjs,cjs,ts,mts,cts,tsx}'],
+    rules: { 'no-restricted-imports': restrict(ELECTRON), 'no-restricted-syntax': noDynamicElectron },
+  },
+  {
+    files: ['src/shared/**'],
+    rules: {
+      'no-restricted-imports': restrict(
+        ELECTRON,
+        nodeBuiltins('src/shared holds contracts and domain types only: no Node built-ins (it is also read by the renderer).'),
+        layers(['main', 'renderer', 'preload', 'kliq'], 'src/shared imports nothing of ours outside src/shared.'),
+      ),
+    },
+  },
+  {
+    files: ['src/main/engine/**', 'src/main/cli.ts', 'src/kliq/**'],
+    rules: {
+      'no-restricted-imports': restrict(
+        ELECTRON,
+        layers(['electron', 'preload', 'renderer'], 'The engine and the CLI run without Electron: nothing from the Electron shell, preload or renderer.'),
+      ),
+    },
+  },
+  {
+    files: ['src/renderer/**'],
+    rules: {
+      'no-restricted-imports': restrict(
+        ELECTRON,
+        nodeBuiltins('The renderer is a sandboxed web page: no Node built-ins. Ask the main process through window.kliq.'),
+        layers(['main', 'preload'], 'The renderer never imports the main process or the preload: use window.kliq and src/shared types.'),
+      ),
+    },
+  },
+  {
+    files: ['src/preload/**'],
+    rules: {
+      'no-restricted-imports': restrict(
+        nodeBuiltins('Sandboxed preloads can only require electron: no Node built-ins.'),
+        layers(['main', 'renderer'], 'The preload exposes one typed API; it imports nothing from main or renderer.'),
+      ),
+      'no-restricted-syntax': 'off',
+    },
+  },
+  {
+    // The Electron shell and its entry.
+    files: ['src/main/electron/**', 'src/main/index.ts'],
+    rules: { 'no-restricted-imports': 'off', 'no-restricted-syntax': 'off' },
+  },
+);
