@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
-import { runAudit, AUDIT_DEFAULTS } from './engine/audit';
+import { runAudit, AUDIT_DEFAULTS, type TilesOption } from './engine/audit';
 import { openDb } from './engine/db';
 import { AuditStore } from './engine/db/store';
 import { defaultDbPath } from './engine/paths';
@@ -29,6 +29,12 @@ function parsePositiveInt(v: string): number {
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number ≥ 1');
   return n;
 }
+function parseTiles(v: string): TilesOption {
+  if (v === 'off' || v === 'auto') return v;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 2 || n > 8) throw new InvalidArgumentError('use off, auto, or the number of tiles across the short side (2..8)');
+  return n;
+}
 function collectMeta(v: string, prev: Record<string, string>): Record<string, string> {
   const i = v.indexOf('=');
   if (i <= 0) throw new InvalidArgumentError('use KEY=VALUE');
@@ -42,6 +48,7 @@ interface AuditCliOptions {
   conf: number;
   iou: number;
   maxDet: number;
+  tiles: TilesOption;
   location?: string;
   aisle?: string;
   visit?: string;
@@ -138,6 +145,7 @@ async function auditCommand(paths: string[], o: AuditCliOptions): Promise<number
       confThreshold: o.conf,
       iouThreshold: o.iou,
       maxDetections: o.maxDet,
+      tiles: o.tiles,
       location: o.location,
       metadata,
       expectedLabels: o.expect ? o.expect.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
@@ -214,6 +222,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--conf <0..1>', 'confidence threshold', parseConf, AUDIT_DEFAULTS.confThreshold)
     .option('--iou <0..1>', 'NMS IoU threshold', parseConf, AUDIT_DEFAULTS.iouThreshold)
     .option('--max-det <n>', 'maximum detections per photo', parsePositiveInt, AUDIT_DEFAULTS.maxDetections)
+    .option('--tiles <off|auto|n>', 'tiled inference for large photos such as shelves: n overlapping tiles across the short side, plus the whole photo; auto = 2 when the short side is ≥ 2× the model input', parseTiles, AUDIT_DEFAULTS.tiles)
     .option('--location <name>', 'location of these photos (created when new)')
     .option('--aisle <name>', 'metadata: aisle')
     .option('--visit <id>', 'metadata: visit id')

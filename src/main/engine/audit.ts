@@ -1,13 +1,18 @@
 import os from 'node:os';
 import path from 'node:path';
 import { scanPaths } from './ingest/scan';
-import { PhotoError, preparePhotoTensor, probePhoto, readPhotoFile, type PhotoFile } from './ingest/photo';
-import { InferenceWorker } from './inference/client';
+import { PhotoError, preparePhotoTensor, prepareTileTensors, probePhoto, readPhotoFile, type PhotoFile, type PhotoInfo } from './ingest/photo';
+import { InferenceWorker, type InferResult } from './inference/client';
+import { mergeTiled, tileGrid, type Tile } from './inference/decode';
 import { resolveModel, type ResolvedModel } from './models/manifest';
-import { AuditStore } from './db/store';
+import { AuditStore, newId } from './db/store';
+import { WriteQueue } from './db/write-queue';
 import { BatchSummary, summarize } from '../../shared/summary';
 import type { AuditEvent, AuditPhoto, AuditReport, Detection, ProviderChoice } from '../../shared/domain';
 import type { Db } from './db';
+
+/** `off`, `auto` (tiles when the photo's short side is at least twice the model input), or tiles across the short side (≥ 2). */
+export type TilesOption = 'off' | 'auto' | number;
 
 export interface AuditOptions {
   paths: string[];
@@ -18,21 +23,25 @@ export interface AuditOptions {
   confThreshold?: number;
   iouThreshold?: number;
   maxDetections?: number;
+  /** Tiled inference for large photos (shelves): overlapping tiles plus the whole photo, merged across borders. */
+  tiles?: TilesOption;
   /** Location name; created locally when new. */
   location?: string;
   /** Free metadata stored on each observation (aisle, visit, captured_by, ...). */
   metadata?: Record<string, string>;
   /** Labels expected in every photo: enables outOfStock and complianceScore. */
   expectedLabels?: string[];
-  /** Photos decoded ahead of the model (bounded queue). Default: cores + 1. */
+  /** Photos read and decoded ahead of the model (bounded: at most this many in flight). Default: cores + 1. */
   prefetch?: number;
   /** ONNX Runtime intra-op threads. Default: the number of cores. */
   intraOpThreads?: number;
-  /** Keep every photo's detections in the report (for --json). Default true. */
+  /** Keep every photo's detections in the report (for --json). Default true; false keeps memory flat on long runs. */
   collect?: boolean;
+  /** Measure per-stage times (report.timings). */
+  profile?: boolean;
   signal?: AbortSignal;
   onEvent?: (event: AuditEvent) => void;
-  /** Model files folder and mirrors (tests); defaults from the manifest module. */
+  /** Where model fetch messages go. */
   modelLog?: (line: string) => void;
 }
 
@@ -41,18 +50,50 @@ export const AUDIT_DEFAULTS = {
   iouThreshold: 0.45,
   maxDetections: 300,
   provider: 'auto' as ProviderChoice,
+  tiles: 'off' as TilesOption,
+  tilesOverlap: 0.2,
 };
 
+/** Thread and queue settings from the core count: ONNX intra-op threads = cores; cores + 1 photos in flight. */
+export function defaultThreads(cores = os.availableParallelism()) {
+  return { intraOpThreads: Math.max(1, cores), prefetch: cores + 1 };
+}
+
+export const STAGES = ['readHash', 'decode', 'inference', 'postprocess', 'dbWrite'] as const;
+export type Stage = (typeof STAGES)[number];
+export interface StageStats { n: number; p50: number; p95: number; mean: number }
+export interface AuditTimings {
+  stages: Record<Stage, StageStats>;
+  /** From the first photo started to the last write, model loading excluded. */
+  processingMs: number;
+}
+
+function stats(values: number[]): StageStats {
+  if (!values.length) return { n: 0, p50: 0, p95: 0, mean: 0 };
+  const s = [...values].sort((a, b) => a - b);
+  const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))];
+  const r = (v: number) => Math.round(v * 100) / 100;
+  return { n: s.length, p50: r(q(0.5)), p95: r(q(0.95)), mean: r(s.reduce((a, b) => a + b, 0) / s.length) };
+}
+
+export function tilesFor(option: TilesOption, info: Pick<PhotoInfo, 'width' | 'height'>, inputSize: number, overlap = AUDIT_DEFAULTS.tilesOverlap): Tile[] {
+  if (option === 'off') return [];
+  const short = Math.min(info.width, info.height);
+  if (option === 'auto') return short >= 2 * inputSize ? tileGrid(info.width, info.height, 2, overlap) : [];
+  return tileGrid(info.width, info.height, option, overlap);
+}
+
 /** Runs a batch audit: scan → read+hash → decode+letterbox → model (worker) → SQLite, with resume. */
-export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
+export async function runAudit(opts: AuditOptions): Promise<AuditReport & { timings?: AuditTimings }> {
   const started = performance.now();
   const emit = opts.onEvent ?? (() => {});
   const collect = opts.collect ?? true;
   const conf = opts.confThreshold ?? AUDIT_DEFAULTS.confThreshold;
   const iouThreshold = opts.iouThreshold ?? AUDIT_DEFAULTS.iouThreshold;
   const maxDetections = opts.maxDetections ?? AUDIT_DEFAULTS.maxDetections;
-  const cores = os.availableParallelism();
-  const prefetch = Math.max(1, opts.prefetch ?? cores + 1);
+  const tilesOption = opts.tiles ?? AUDIT_DEFAULTS.tiles;
+  const defaults = defaultThreads();
+  const prefetch = Math.max(1, opts.prefetch ?? defaults.prefetch);
 
   const { files } = scanPaths(opts.paths);
   emit({ type: 'scan', files: files.length });
@@ -61,95 +102,125 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
   const store = new AuditStore(opts.db);
   store.recoverInterrupted();
 
+  const times: Record<Stage, number[]> = { readHash: [], decode: [], inference: [], postprocess: [], dbWrite: [] };
+  const time = (stage: Stage, ms: number) => {
+    if (opts.profile) times[stage].push(ms);
+  };
+  const writes = new WriteQueue(opts.db, {
+    maxBatch: 64,
+    maxDelayMs: 100,
+    // the cost of a batch, shared by the writes in it
+    onFlush: (ms, n) => { for (let i = 0; i < n; i++) time('dbWrite', ms / n); },
+  });
+
   const worker = new InferenceWorker({
     modelPath: model.path,
     format: model.format,
     labels: model.labels,
     provider: opts.provider ?? AUDIT_DEFAULTS.provider,
-    intraOpThreads: Math.max(1, opts.intraOpThreads ?? cores),
+    intraOpThreads: Math.max(1, opts.intraOpThreads ?? defaults.intraOpThreads),
   });
   let closed = false;
   try {
     const ready = await worker.ready();
     emit({ type: 'model', model: model.name, provider: ready.provider, fallback: ready.fallback, inputSize: [ready.inputWidth, ready.inputHeight] });
     const spec = { format: model.format, width: ready.inputWidth, height: ready.inputHeight };
-    const jobOptions = { conf, iou: iouThreshold, maxDetections, inputSize: [ready.inputWidth, ready.inputHeight], expected: opts.expectedLabels ?? null };
+    const jobOptions = {
+      conf, iou: iouThreshold, maxDetections, inputSize: [ready.inputWidth, ready.inputHeight],
+      tiles: tilesOption, expected: opts.expectedLabels ?? null,
+    };
+    const jobOptionsJson = JSON.stringify(jobOptions);
     const job = { model: model.name, modelSha256: model.sha256, provider: ready.provider, options: jobOptions };
     const locationId = opts.location ? store.locationId(opts.location) : null;
     const metadata: Record<string, unknown> = { ...(opts.metadata ?? {}) };
 
-    const photos: (AuditPhoto | undefined)[] = new Array(files.length);
+    // tensors handed back by the worker are reused: no 2 MB allocation per photo
+    const pool: Float32Array[] = [];
+    const alloc = () => pool.pop() ?? new Float32Array(3 * spec.width * spec.height);
+
+    const photos: AuditPhoto[] = [];
     const counts = { total: files.length, completed: 0, failed: 0, cached: 0, cancelled: 0 };
-    const firstBySha = new Map<string, Promise<AuditPhoto>>();
-    // a duplicate of a photo already counted in this run does not count twice in the batch summary
-    const duplicates = new WeakSet<AuditPhoto>();
-    const isDuplicate = (p: AuditPhoto) => duplicates.has(p);
+    // content seen in this run → its result, so a duplicate is neither inferred nor counted twice
+    const seen = new Map<string, Promise<AuditPhoto>>();
     const batch = new BatchSummary(opts.expectedLabels);
     let done = 0;
-    let inferred = 0;
-    let inferStart = 0;
+    let processingStart = 0;
 
-    const toDetections = (r: Awaited<ReturnType<InferenceWorker['infer']>>): Detection[] =>
-      r.detections.map((d) => ({
-        objectName: d.objectName,
-        confidence: d.confidence,
-        boundingBox: { x: d.x, y: d.y, width: d.width, height: d.height },
+    const toDetections = (results: InferResult[]): Detection[] => {
+      const boxes = results.flatMap((r, source) =>
+        r.detections.map((d) => ({ classId: d.classId, score: d.confidence, x1: d.x, y1: d.y, x2: d.x + d.width, y2: d.y + d.height, source, name: d.objectName })),
+      );
+      const names = new Map(boxes.map((b) => [b.classId, b.name]));
+      const merged = results.length > 1 ? mergeTiled(boxes, iouThreshold, maxDetections) : boxes;
+      return merged.map((b) => ({
+        objectName: names.get(b.classId) ?? `class_${b.classId}`,
+        confidence: b.score,
+        boundingBox: { x: b.x1, y: b.y1, width: b.x2 - b.x1, height: b.y2 - b.y1 },
         attributes: {},
       }));
+    };
 
-    const processOne = async (file: string): Promise<AuditPhoto> => {
+    const infer = async (obs: { id: string }, photo: PhotoFile & { buffer: Buffer }): Promise<AuditPhoto> => {
+      const base = { path: photo.path, observationId: obs.id, cached: false, width: null, height: null, detections: [] as Detection[], summary: null };
+      const jobId = newId('job');
+      let started = false;
+      try {
+        const t0 = performance.now();
+        const info = await probePhoto(photo.buffer);
+        const tiles = tilesFor(tilesOption, info, Math.min(spec.width, spec.height));
+        const tensors = [await preparePhotoTensor(photo.buffer, info, spec, alloc), ...(await prepareTileTensors(photo.buffer, info, spec, tiles, alloc))];
+        time('decode', performance.now() - t0);
+        writes.push(() => store.startJob(jobId, obs.id, job, info));
+        started = true;
+        const results = await Promise.all(
+          tensors.map((t) => worker.infer({ tensor: t.data, letterbox: t.letterbox, confThreshold: conf, iouThreshold, maxDetections })),
+        );
+        for (const r of results) pool.push(r.tensor);
+        time('inference', results.reduce((a, r) => a + r.inferMs, 0));
+        time('postprocess', results.reduce((a, r) => a + r.postMs, 0));
+        const detections = toDetections(results);
+        const summary = summarize(detections, opts.expectedLabels);
+        writes.push(() => store.completeJob(jobId, obs.id, detections, summary));
+        return { ...base, status: 'completed', width: info.width, height: info.height, detections, summary };
+      } catch (err) {
+        const error = (err as Error).message;
+        if (!(err instanceof PhotoError) && /cannot write to the database/.test(error)) throw err;
+        writes.push(() => store.failJob(started ? jobId : null, obs.id, error, job));
+        return { ...base, status: 'failed', error };
+      }
+    };
+
+    const processOne = async (file: string): Promise<{ photo: AuditPhoto; duplicate: boolean }> => {
       const base = { path: file, cached: false, width: null, height: null, detections: [] as Detection[], summary: null };
       let photo: PhotoFile;
+      const t0 = performance.now();
       try {
         photo = await readPhotoFile(file);
       } catch (err) {
         const error = (err as Error).message;
         const obs = store.importObservation({ sha256: null, sourcePath: file, bytes: null, locationId, metadata });
-        store.failJob(null, obs.id, error, job);
-        return { ...base, observationId: obs.id, status: 'failed', error };
+        writes.push(() => store.failJob(null, obs.id, error, job));
+        return { photo: { ...base, observationId: obs.id, status: 'failed', error }, duplicate: false };
       }
+      time('readHash', performance.now() - t0);
       const obs = store.importObservation({ sha256: photo.sha256, sourcePath: file, bytes: photo.bytes, locationId, metadata });
-      const first = firstBySha.get(photo.sha256);
-      if (first) {
-        // the same content twice in one run: one observation, one inference
-        const r = await first;
-        const dup: AuditPhoto = { ...r, path: file, cached: true };
-        duplicates.add(dup);
-        return dup;
-      }
-      let resolveFirst!: (p: AuditPhoto) => void;
-      firstBySha.set(photo.sha256, new Promise((r) => (resolveFirst = r)));
-      const result = await (async (): Promise<AuditPhoto> => {
-        const cached = store.completedResult(obs.id, model.name, JSON.stringify(jobOptions));
+      const first = seen.get(photo.sha256);
+      if (first) return { photo: { ...(await first), path: file, cached: true }, duplicate: true };
+      const result = (async (): Promise<AuditPhoto> => {
+        const cached = store.completedResult(obs.id, model.name, jobOptionsJson);
         if (cached) {
           return { ...base, observationId: obs.id, status: 'completed', cached: true, width: obs.width, height: obs.height, detections: cached.detections, summary: cached.summary };
         }
         if (photo.error || !photo.buffer) {
           const error = photo.error ?? 'unreadable file';
-          store.failJob(null, obs.id, error, job);
+          writes.push(() => store.failJob(null, obs.id, error, job));
           return { ...base, observationId: obs.id, status: 'failed', error };
         }
-        let jobId: string | null = null;
-        try {
-          const info = await probePhoto(photo.buffer);
-          jobId = store.startJob(obs.id, job, info);
-          const tensor = await preparePhotoTensor(photo.buffer, info, spec);
-          photo.buffer = null;
-          if (!inferStart) inferStart = performance.now();
-          const r = await worker.infer({ tensor: tensor.data, letterbox: tensor.letterbox, confThreshold: conf, iouThreshold, maxDetections });
-          inferred++;
-          const detections = toDetections(r);
-          const summary = summarize(detections, opts.expectedLabels);
-          store.completeJob(jobId, obs.id, detections, summary);
-          return { ...base, observationId: obs.id, status: 'completed', width: info.width, height: info.height, detections, summary };
-        } catch (err) {
-          const error = err instanceof PhotoError ? err.message : `${(err as Error).message}`;
-          store.failJob(jobId, obs.id, error, job);
-          return { ...base, observationId: obs.id, status: 'failed', error };
-        }
+        return infer(obs, photo as PhotoFile & { buffer: Buffer });
       })();
-      resolveFirst(result);
-      return result;
+      // later duplicates only need the outcome; keep no pixels or detections here when not collecting
+      seen.set(photo.sha256, collect ? result : result.then((p) => ({ ...p, detections: [] })));
+      return { photo: await result, duplicate: false };
     };
 
     let next = 0;
@@ -159,32 +230,38 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
         const file = files[i];
         if (opts.signal?.aborted) {
           counts.cancelled++;
-          photos[i] = { path: file, observationId: null, status: 'pending', error: 'not processed: the run was cancelled', cached: false, width: null, height: null, detections: [], summary: null };
+          if (collect) photos.push({ path: file, observationId: null, status: 'pending', error: 'not processed: the run was cancelled', cached: false, width: null, height: null, detections: [], summary: null });
           continue;
         }
-        const p = await processOne(file);
-        if (p.status === 'completed' && !isDuplicate(p)) batch.add(p.detections.map((d) => d.objectName), p.detections.length, p.summary);
-        photos[i] = collect || p.status === 'failed' ? p : { ...p, detections: [] };
+        processingStart ||= performance.now();
+        const { photo: p, duplicate } = await processOne(file);
+        if (p.status === 'completed' && !duplicate) batch.add(p.detections.map((d) => d.objectName), p.detections.length, p.summary);
+        // without collect (long headless runs) only failures are kept, so memory stays flat
+        if (collect || p.status === 'failed') photos.push(collect ? p : { ...p, detections: [] });
         done++;
         if (p.status === 'failed') counts.failed++;
         else if (p.cached) counts.cached++;
         else counts.completed++;
         emit({ type: 'photo', path: path.relative(process.cwd(), file) || file, status: p.status, cached: p.cached, error: p.error, detections: p.detections.length });
-        const elapsed = inferStart ? (performance.now() - inferStart) / 1000 : 0;
-        const rate = elapsed > 0 ? inferred / elapsed : 0;
-        const remaining = files.length - done;
-        emit({ type: 'progress', done, total: files.length, failed: counts.failed, photosPerSecond: rate, etaSeconds: rate > 0 ? remaining / rate : null });
+        const elapsed = (performance.now() - processingStart) / 1000;
+        const rate = elapsed > 0 ? done / elapsed : 0;
+        emit({ type: 'progress', done, total: files.length, failed: counts.failed, photosPerSecond: rate, etaSeconds: rate > 0 ? (files.length - done) / rate : null });
       }
     };
     const onAbort = () => emit({ type: 'cancelling', reason: 'finishing the photos in flight; the rest stay pending for the next run' });
     opts.signal?.addEventListener('abort', onAbort, { once: true });
-    await Promise.all(Array.from({ length: Math.min(prefetch, Math.max(1, files.length)) }, lane));
-    opts.signal?.removeEventListener('abort', onAbort);
+    try {
+      await Promise.all(Array.from({ length: Math.min(prefetch, Math.max(1, files.length)) }, lane));
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+      writes.flush();
+    }
+    const processingMs = processingStart ? performance.now() - processingStart : 0;
 
-    const list = photos.filter((p): p is AuditPhoto => !!p);
-    const report: AuditReport = {
-      // without collect (long headless runs) only failures are listed, so memory stays flat
-      photos: collect ? list : list.filter((p) => p.status === 'failed'),
+    const order = new Map(files.map((f, i) => [f, i]));
+    photos.sort((a, b) => (order.get(a.path) ?? 0) - (order.get(b.path) ?? 0));
+    const report: AuditReport & { timings?: AuditTimings } = {
+      photos,
       summary: batch.result(),
       model: model.name,
       provider: ready.provider,
@@ -193,6 +270,12 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
       cancelled: !!opts.signal?.aborted,
       elapsedMs: Math.round(performance.now() - started),
     };
+    if (opts.profile) {
+      report.timings = {
+        stages: Object.fromEntries(STAGES.map((s) => [s, stats(times[s])])) as Record<Stage, StageStats>,
+        processingMs: Math.round(processingMs),
+      };
+    }
     await worker.close();
     closed = true;
     emit({ type: 'done', report });

@@ -155,11 +155,10 @@ export class AuditStore {
     return { jobId: job.id, detections, summary: JSON.parse(job.summary) as CvSummary };
   }
 
-  /** Marks the observation processing and opens a CV job for it. */
-  startJob(observationId: string, job: { model: string; modelSha256: string | null; provider: ProviderName; options: object }, facts: PhotoFacts): string {
+  /** Marks the observation processing and opens CV job `id` for it. */
+  startJob(id: string, observationId: string, job: { model: string; modelSha256: string | null; provider: ProviderName; options: object }, facts: PhotoFacts): string {
     return this.db.transaction(() => {
       const t = now();
-      const id = newId('job');
       this.s.setObsFacts.run({ id: observationId, ...facts, now: t });
       this.s.insertJob.run({ id, observationId, model: job.model, modelSha256: job.modelSha256, options: JSON.stringify(job.options), provider: job.provider, now: t });
       this.s.setObsStatus.run('processing', null, t, observationId);

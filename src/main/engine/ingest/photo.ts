@@ -3,7 +3,7 @@ import crypto from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import exifr from 'exifr';
-import { letterboxFor, type Letterbox, type ModelFormat } from '../inference/decode';
+import { letterboxFor, type Letterbox, type ModelFormat, type Tile } from '../inference/decode';
 
 /** The KLIQ Observations guide: "A photo URL (JPEG/PNG, max 20MB)". */
 export const MAX_PHOTO_BYTES = 20 * 1024 * 1024;
@@ -140,18 +140,18 @@ export interface InputSpec {
   height: number;
 }
 
-/**
- * Decodes (EXIF orientation applied, JPEG shrink-on-load by libvips), resizes into the letterbox and
- * writes the NCHW float tensor the model expects: YOLOX BGR 0..255 top-left, Ultralytics RGB 0..1 centred,
- * padding 114.
- */
-export async function preparePhotoTensor(buffer: Buffer, info: PhotoInfo, spec: InputSpec): Promise<PreparedTensor> {
-  const lb = letterboxFor(spec.format, info.width, info.height, spec.width, spec.height);
+/** Gives a tensor buffer of 3 × width × height floats (the engine reuses the ones the worker hands back). */
+export type TensorAlloc = () => Float32Array;
+
+const newTensor = (spec: InputSpec): TensorAlloc => () => new Float32Array(3 * spec.width * spec.height);
+
+/** Decodes with EXIF orientation applied into raw 8-bit RGB of exactly width×height (libvips shrinks JPEGs on load). */
+async function decodeRgb(buffer: Buffer, width: number, height: number): Promise<{ data: Buffer; width: number; height: number }> {
   let raw: { data: Buffer; info: OutputInfo };
   try {
     raw = await sharp(buffer, { limitInputPixels: MAX_PHOTO_PIXELS, failOn: 'truncated' })
       .rotate()
-      .resize(lb.resizedWidth, lb.resizedHeight, { fit: 'fill', kernel: 'linear' })
+      .resize(width, height, { fit: 'fill', kernel: 'linear' })
       .removeAlpha()
       .toColourspace('srgb')
       .raw()
@@ -159,29 +159,65 @@ export async function preparePhotoTensor(buffer: Buffer, info: PhotoInfo, spec: 
   } catch (err) {
     throw new PhotoError(`the image data is corrupt or truncated (${(err as Error).message.split('\n')[0]})`);
   }
-  const { width: rw, height: rh, channels } = raw.info;
-  if (channels !== 3 || rw !== lb.resizedWidth || rh !== lb.resizedHeight) {
-    throw new PhotoError(`unexpected decoded layout ${rw}×${rh}×${channels}`);
-  }
+  const { width: w, height: h, channels } = raw.info;
+  if (channels !== 3 || w !== width || h !== height) throw new PhotoError(`unexpected decoded layout ${w}×${h}×${channels}`);
+  return { data: raw.data, width: w, height: h };
+}
+
+/**
+ * Writes a w×h region of raw RGB (at sx, sy) into an NCHW float tensor at (padX, padY), padding the rest
+ * with 114: YOLOX wants BGR 0..255, Ultralytics RGB 0..1.
+ */
+function fillTensor(
+  data: Float32Array,
+  src: { data: Buffer; width: number },
+  region: { sx: number; sy: number; w: number; h: number; padX: number; padY: number },
+  spec: InputSpec,
+): void {
   const iw = spec.width;
-  const ih = spec.height;
-  const plane = iw * ih;
-  const data = new Float32Array(3 * plane);
+  const plane = iw * spec.height;
   const bgr = spec.format === 'yolox';
   const k = bgr ? 1 : 1 / 255;
   data.fill(114 * k);
-  const src = raw.data;
-  // channel c of the tensor takes source channel order[c]
-  const c0 = bgr ? 2 : 0;
+  const c0 = bgr ? 2 : 0; // tensor channel 0 takes source channel c0
   const c2 = bgr ? 0 : 2;
-  for (let y = 0; y < rh; y++) {
-    let s = y * rw * 3;
-    let d = (y + lb.padY) * iw + lb.padX;
-    for (let x = 0; x < rw; x++, s += 3, d++) {
-      data[d] = src[s + c0] * k;
-      data[plane + d] = src[s + 1] * k;
-      data[2 * plane + d] = src[s + c2] * k;
+  const px = src.data;
+  for (let y = 0; y < region.h; y++) {
+    let s = ((region.sy + y) * src.width + region.sx) * 3;
+    let d = (y + region.padY) * iw + region.padX;
+    for (let x = 0; x < region.w; x++, s += 3, d++) {
+      data[d] = px[s + c0] * k;
+      data[plane + d] = px[s + 1] * k;
+      data[2 * plane + d] = px[s + c2] * k;
     }
   }
-  return { data, letterbox: { scale: lb.scale, padX: lb.padX, padY: lb.padY, width: info.width, height: info.height } };
+}
+
+/** The whole photo, letterboxed into the model input (YOLOX: top-left; Ultralytics: centred). */
+export async function preparePhotoTensor(buffer: Buffer, info: PhotoInfo, spec: InputSpec, alloc: TensorAlloc = newTensor(spec)): Promise<PreparedTensor> {
+  const lb = letterboxFor(spec.format, info.width, info.height, spec.width, spec.height);
+  const rgb = await decodeRgb(buffer, lb.resizedWidth, lb.resizedHeight);
+  const data = alloc();
+  fillTensor(data, rgb, { sx: 0, sy: 0, w: rgb.width, h: rgb.height, padX: lb.padX, padY: lb.padY }, spec);
+  return { data, letterbox: { scale: lb.scale, padX: lb.padX, padY: lb.padY, offsetX: 0, offsetY: 0, width: info.width, height: info.height } };
+}
+
+/**
+ * Tiles of the photo for tiled inference: one decode at the scale where a tile fills the model input,
+ * then each square tile copied into its own tensor.
+ */
+export async function prepareTileTensors(buffer: Buffer, info: PhotoInfo, spec: InputSpec, tiles: readonly Tile[], alloc: TensorAlloc = newTensor(spec)): Promise<PreparedTensor[]> {
+  if (tiles.length === 0) return [];
+  const size = tiles[0].size;
+  const scale = Math.min(spec.width, spec.height) / size;
+  const rgb = await decodeRgb(buffer, Math.max(1, Math.round(info.width * scale)), Math.max(1, Math.round(info.height * scale)));
+  return tiles.map((t) => {
+    const sx = Math.min(Math.round(t.x * scale), rgb.width - 1);
+    const sy = Math.min(Math.round(t.y * scale), rgb.height - 1);
+    const w = Math.min(spec.width, rgb.width - sx);
+    const h = Math.min(spec.height, rgb.height - sy);
+    const data = alloc();
+    fillTensor(data, rgb, { sx, sy, w, h, padX: 0, padY: 0 }, spec);
+    return { data, letterbox: { scale, padX: 0, padY: 0, offsetX: sx / scale, offsetY: sy / scale, width: info.width, height: info.height } };
+  });
 }

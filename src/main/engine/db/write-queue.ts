@@ -1,0 +1,52 @@
+import type { Db } from './index';
+
+/**
+ * Batches the engine's writes: queued in order, run together in one transaction when `maxBatch` are
+ * waiting or `maxDelayMs` after the first one, and on flush(). A crash loses at most the queued
+ * writes of photos that are not yet completed in the database, which the next run redoes.
+ */
+export class WriteQueue {
+  private queue: (() => void)[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private failure: Error | null = null;
+
+  constructor(
+    private readonly db: Db,
+    private readonly opts: { maxBatch: number; maxDelayMs: number; onFlush?: (ms: number, writes: number) => void } = { maxBatch: 64, maxDelayMs: 100 },
+  ) {}
+
+  push(write: () => void): void {
+    if (this.failure) throw this.failure;
+    this.queue.push(write);
+    if (this.queue.length >= this.opts.maxBatch) this.flush();
+    else {
+      this.timer ??= setTimeout(() => {
+        try {
+          this.flush();
+        } catch {
+          // kept in this.failure: the next push() or flush() throws it to the engine
+        }
+      }, this.opts.maxDelayMs);
+    }
+  }
+
+  /** Runs every queued write now, in one transaction; throws (and keeps throwing) if the database refused it. */
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.failure) throw this.failure;
+    if (!this.queue.length) return;
+    const batch = this.queue;
+    this.queue = [];
+    const t0 = performance.now();
+    try {
+      this.db.transaction(() => {
+        for (const write of batch) write();
+      })();
+    } catch (err) {
+      this.failure = new Error(`cannot write to the database: ${(err as Error).message}. Check free disk space and that no other program locks the file; then run again (completed photos are kept).`);
+      throw this.failure;
+    }
+    this.opts.onFlush?.(performance.now() - t0, batch.length);
+  }
+}
