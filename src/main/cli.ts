@@ -58,6 +58,7 @@ interface AuditCliOptions {
   json: boolean;
   prefetch?: number;
   threads?: number;
+  decodeThreads?: number;
 }
 
 function progressRenderer(json: boolean) {
@@ -151,6 +152,7 @@ async function auditCommand(paths: string[], o: AuditCliOptions): Promise<number
       expectedLabels: o.expect ? o.expect.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
       prefetch: o.prefetch,
       intraOpThreads: o.threads,
+      decodeThreads: o.decodeThreads,
       collect: o.json,
       signal: controller.signal,
       onEvent: progressRenderer(o.json),
@@ -231,6 +233,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--expect <labels>', 'comma-separated labels expected in every photo (enables outOfStock and complianceScore)')
     .option('--prefetch <n>', 'photos decoded ahead of the model (default: cores + 1)', parsePositiveInt)
     .option('--threads <n>', 'ONNX Runtime intra-op threads (default: cores)', parsePositiveInt)
+    .option('--decode-threads <n>', 'libvips threads per photo decode (default: 1)', parsePositiveInt)
     .option('--json', 'print one JSON document on stdout (diagnostics stay on stderr)', false)
     .action(async (paths: string[], o: AuditCliOptions) => setExit(await auditCommand(paths, o)));
 

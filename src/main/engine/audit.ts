@@ -1,7 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { scanPaths } from './ingest/scan';
-import { PhotoError, preparePhotoTensor, prepareTileTensors, probePhoto, readPhotoFile, type PhotoFile, type PhotoInfo } from './ingest/photo';
+import { PhotoError, preparePhotoTensor, prepareTileTensors, probePhoto, readPhotoFile, setDecodeThreads, type PhotoFile, type PhotoInfo } from './ingest/photo';
 import { InferenceWorker, type InferResult } from './inference/client';
 import { mergeTiled, tileGrid, type Tile } from './inference/decode';
 import { resolveModel, type ResolvedModel } from './models/manifest';
@@ -35,6 +35,8 @@ export interface AuditOptions {
   prefetch?: number;
   /** ONNX Runtime intra-op threads. Default: the number of cores. */
   intraOpThreads?: number;
+  /** libvips threads per photo decode (sharp.concurrency, process-wide). Default 1: the photos in flight give the parallelism. */
+  decodeThreads?: number;
   /** Keep every photo's detections in the report (for --json). Default true; false keeps memory flat on long runs. */
   collect?: boolean;
   /** Measure per-stage times (report.timings). */
@@ -54,9 +56,13 @@ export const AUDIT_DEFAULTS = {
   tilesOverlap: 0.2,
 };
 
-/** Thread and queue settings from the core count: ONNX intra-op threads = cores; cores + 1 photos in flight. */
+/**
+ * Thread and queue settings from the core count (measured with `npm run bench` on 2 cores):
+ * ONNX intra-op threads = cores (idle threads do not spin, see inference/session.ts); cores + 1 photos in
+ * flight between read and model; 1 libvips thread per decode.
+ */
 export function defaultThreads(cores = os.availableParallelism()) {
-  return { intraOpThreads: Math.max(1, cores), prefetch: cores + 1 };
+  return { intraOpThreads: Math.max(1, cores), prefetch: cores + 1, decodeThreads: 1 };
 }
 
 export const STAGES = ['readHash', 'decode', 'inference', 'postprocess', 'dbWrite'] as const;
@@ -94,6 +100,7 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport & { timi
   const tilesOption = opts.tiles ?? AUDIT_DEFAULTS.tiles;
   const defaults = defaultThreads();
   const prefetch = Math.max(1, opts.prefetch ?? defaults.prefetch);
+  setDecodeThreads(opts.decodeThreads ?? defaults.decodeThreads);
 
   const { files } = scanPaths(opts.paths);
   emit({ type: 'scan', files: files.length });

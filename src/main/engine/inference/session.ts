@@ -41,6 +41,8 @@ export async function openSession(modelPath: string, choice: ProviderChoice, int
         interOpNumThreads: 1,
         executionMode: 'sequential',
         graphOptimizationLevel: 'all',
+        // Idle intra-op threads must not spin: the decode of the next photos needs those cores.
+        extra: { session: { intra_op: { allow_spinning: '0' } } },
       });
       return { session, provider, fallback: reasons.length ? reasons.join('; ') : null };
     } catch (err) {

@@ -5,6 +5,14 @@ import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import exifr from 'exifr';
 import { letterboxFor, type Letterbox, type ModelFormat, type Tile } from '../inference/decode';
 
+// Every photo is decoded once: libvips' operation cache would only hold on to memory.
+sharp.cache(false);
+
+/** libvips threads per decode (process-wide). The engine sets it per run: parallelism comes from photos in flight. */
+export function setDecodeThreads(n: number): void {
+  sharp.concurrency(Math.max(1, Math.floor(n)));
+}
+
 /** The KLIQ Observations guide: "A photo URL (JPEG/PNG, max 20MB)". */
 export const MAX_PHOTO_BYTES = 20 * 1024 * 1024;
 /** Decoded size limit: refuses decompression bombs from the header, before any pixel is allocated. */
