@@ -129,6 +129,24 @@ describe('kliq-audit audit', () => {
   });
 });
 
+describe('execution providers (no GPU on this machine: the fallback is real, not simulated)', () => {
+  it.each(['cuda', 'dml'])('--provider %s falls back to CPU and says why, in the progress line and in --json', (provider) => {
+    const r = cli(['audit', path.join(GENERAL, 'eagle.jpg'), '--db', path.join(tmpDir(), 'p.db'), '--provider', provider, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const report = AuditReportSchema.parse(JSON.parse(r.stdout));
+    expect(report.provider).toBe('cpu');
+    expect(report.providerFallback).toMatch(new RegExp(`^${provider} unavailable \\(.+\\)`));
+    expect(r.stderr).toMatch(new RegExp(`on CPU — fallback: ${provider} unavailable`));
+    expect(r.stderr).toMatch(/1\/1 photos, .* CPU \(fallback\)/);
+    expect(report.photos[0].detections.map((d) => d.objectName)).toContain('bird');
+  });
+
+  it('--provider cpu uses the CPU with no fallback', () => {
+    const r = cli(['audit', path.join(GENERAL, 'eagle.jpg'), '--db', path.join(tmpDir(), 'p.db'), '--provider', 'cpu', '--json']);
+    expect(JSON.parse(r.stdout)).toMatchObject({ provider: 'cpu', providerFallback: null });
+  });
+});
+
 describe('kliq-audit models', () => {
   it('lists the manifest and verifies the models', () => {
     const l = cli(['models', '--list']);

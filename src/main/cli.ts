@@ -65,20 +65,22 @@ function progressRenderer(json: boolean) {
   const tty = process.stderr.isTTY === true;
   let bar: cliProgress.SingleBar | null = null;
   let lastLine = 0;
+  let provider = '';
   return (e: AuditEvent) => {
     switch (e.type) {
       case 'scan':
         err(`found ${e.files} photo${e.files === 1 ? '' : 's'}`);
         if (tty && e.files > 0) {
           bar = new cliProgress.SingleBar(
-            { format: ' {bar} {value}/{total} photos | {rate} photos/s | ETA {eta_h} | failed {failed}', stream: process.stderr, hideCursor: true, etaBuffer: 50 },
+            { format: ' {bar} {value}/{total} photos | {rate} photos/s | ETA {eta_h} | failed {failed} | {provider}', stream: process.stderr, hideCursor: true, etaBuffer: 50 },
             cliProgress.Presets.shades_classic,
           );
         }
         break;
       case 'model':
         err(`model ${e.model} (${e.inputSize.join('×')}) on ${e.provider.toUpperCase()}${e.fallback ? ` — fallback: ${e.fallback}` : ''}`);
-        bar?.start(0, 0, { rate: '0.0', failed: 0, eta_h: '…' });
+        provider = e.fallback ? `${e.provider.toUpperCase()} (fallback)` : e.provider.toUpperCase();
+        bar?.start(0, 0, { rate: '0.0', failed: 0, eta_h: '…', provider });
         break;
       case 'photo':
         if (e.status === 'failed') {
@@ -91,10 +93,10 @@ function progressRenderer(json: boolean) {
         const eta = e.etaSeconds === null ? '…' : `${Math.ceil(e.etaSeconds)}s`;
         if (bar) {
           bar.setTotal(e.total);
-          bar.update(e.done, { rate: e.photosPerSecond.toFixed(1), failed: e.failed, eta_h: eta });
+          bar.update(e.done, { rate: e.photosPerSecond.toFixed(1), failed: e.failed, eta_h: eta, provider });
         } else if (Date.now() - lastLine > 2000 || e.done === e.total) {
           lastLine = Date.now();
-          err(`${e.done}/${e.total} photos, ${e.photosPerSecond.toFixed(1)} photos/s, ETA ${eta}, failed ${e.failed}`);
+          err(`${e.done}/${e.total} photos, ${e.photosPerSecond.toFixed(1)} photos/s, ETA ${eta}, failed ${e.failed}, ${provider}`);
         }
         break;
       }
