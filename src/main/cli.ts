@@ -14,6 +14,11 @@ import { defaultDbPath } from './engine/paths';
 import { ConfigError, ensureModelFile, loadManifest } from './engine/models/manifest';
 import { PathNotFoundError } from './engine/ingest/scan';
 import { PROVIDER_CHOICES, type AuditEvent, type ProviderChoice } from '../shared/domain';
+import os from 'node:os';
+import path from 'node:path';
+import { EngineHost } from './engine/rpc';
+import { projectRoot } from './engine/paths';
+import { serve } from './serve';
 
 export const EXIT = { ok: 0, photosFailed: 1, usage: 2, cancelled: 130 } as const;
 
@@ -209,6 +214,25 @@ async function modelsCommand(names: string[], o: { list: boolean }): Promise<num
   return EXIT.ok;
 }
 
+async function serveCommand(o: { db: string; port: number; user: string; provider: ProviderChoice }): Promise<number> {
+  const db = openDb(o.db);
+  const labels = loadManifest().models.find((m) => m.name === loadManifest().default)?.labels ?? [];
+  const host = new EngineHost(db, { user: o.user, modelLabels: labels, provider: o.provider });
+  const served = await serve({ host, rendererDir: path.join(projectRoot(), 'out', 'renderer'), port: o.port });
+  process.stdout.write(`${served.url}\n`);
+  err(`KLIQ Audit UI on ${served.url} (database ${o.db}, user ${o.user}); Ctrl+C to stop`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  err('stopping: finishing imports in flight');
+  for (const i of host.imports.list()) if (i.state === 'running') host.imports.cancel(i.importId);
+  await host.imports.idle();
+  await served.close();
+  db.close();
+  return EXIT.ok;
+}
+
 export function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('kliq-audit')
     .description('Batch audit of field photos with local object detection (KLIQ Audit)')
@@ -245,6 +269,19 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--db <file>', 'SQLite database', defaultDbPath())
     .option('--json', 'print JSON', false)
     .action((o: { db: string; json: boolean }) => setExit(statsCommand(o)));
+
+  program
+    .command('serve')
+    .description('serve the review UI and the engine on 127.0.0.1 (prints the URL, with its per-launch token, first)')
+    .option('--db <file>', 'SQLite database', defaultDbPath())
+    .option('--port <n>', 'port (0 = a free one)', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number (0 for a free one)');
+      return n;
+    }, 0)
+    .option('--user <name>', 'who the corrections are recorded as', os.userInfo().username)
+    .addOption(new Option('--provider <name>', 'execution provider for imports').choices(PROVIDER_CHOICES).default(AUDIT_DEFAULTS.provider))
+    .action(async (o: { db: string; port: number; user: string; provider: ProviderChoice }) => setExit(await serveCommand(o)));
 
   program
     .command('models')

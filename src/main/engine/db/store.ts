@@ -70,6 +70,12 @@ export class AuditStore {
          captured_at = coalesce(@capturedAt, captured_at), updated_at = @now WHERE id = @id`,
       ),
       setObsStatus: db.prepare('UPDATE observations SET status = ?, error = ?, updated_at = ? WHERE id = ?'),
+      setCurrentJob: db.prepare(
+        `UPDATE observations SET current_job_id = @jobId, model = (SELECT model FROM cv_jobs WHERE id = @jobId),
+         detection_count = (SELECT count(*) FROM detections WHERE cv_job_id = @jobId AND deleted = 0),
+         top_confidence = (SELECT max(confidence) FROM detections WHERE cv_job_id = @jobId AND deleted = 0)
+         WHERE id = @observationId`,
+      ),
       completedJob: db.prepare<[string, string, string], { id: string; summary: string }>(
         `SELECT id, summary FROM cv_jobs WHERE observation_id = ? AND model = ? AND options = ? AND status = 'completed'
          ORDER BY completed_at DESC LIMIT 1`,
@@ -176,6 +182,7 @@ export class AuditStore {
       }
       this.s.finishJob.run('completed', null, JSON.stringify(summary), t, jobId);
       this.s.setObsStatus.run('completed', null, t, observationId);
+      this.s.setCurrentJob.run({ jobId, observationId });
     })();
   }
 

@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import * as m001 from './001_initial';
+import * as m002 from './002_review';
 
 export interface Migration {
   version: number;
@@ -8,4 +9,7 @@ export interface Migration {
 }
 
 /** Forward-only, in order; `PRAGMA user_version` holds the last applied version. Never edit a shipped one. */
-export const migrations: Migration[] = [{ version: 1, name: '001_initial', up: m001.up }];
+export const migrations: Migration[] = [
+  { version: 1, name: '001_initial', up: m001.up },
+  { version: 2, name: '002_review', up: m002.up },
+];

@@ -1,0 +1,77 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import { PathNotFoundError } from './ingest/scan';
+import { runAudit, type TilesOption } from './audit';
+import type { Db } from './db';
+import type { AuditEvent } from '../../shared/domain';
+import type { EngineEvent, ImportInfo } from '../../shared/rpc';
+
+/**
+ * Imports started from the UI: each runs the batch audit in this process (inference in its worker
+ * thread), one at a time in start order, with live progress and cancel.
+ */
+export class ImportManager {
+  private readonly infos = new Map<string, ImportInfo>();
+  private readonly controllers = new Map<string, AbortController>();
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly db: Db,
+    private readonly emit: (e: EngineEvent) => void,
+    private readonly defaults: { provider?: 'auto' | 'cpu' | 'cuda' | 'dml' } = {},
+  ) {}
+
+  start(p: { paths: string[]; location?: string; model?: string; tiles?: TilesOption }): { importId: string } {
+    for (const f of p.paths) if (!fs.existsSync(f)) throw new PathNotFoundError(`${f}: no such file or folder (the path is read on the machine running the engine)`);
+    const importId = `imp_${crypto.randomUUID().slice(0, 8)}`;
+    const info: ImportInfo = {
+      importId, paths: p.paths, startedAt: new Date().toISOString(), state: 'running',
+      done: 0, total: 0, failed: 0, photosPerSecond: 0, errorsByReason: [], error: null,
+    };
+    this.infos.set(importId, info);
+    const controller = new AbortController();
+    this.controllers.set(importId, controller);
+    const reasons = new Map<string, number>();
+    const onEvent = (event: AuditEvent) => {
+      if (event.type === 'progress') Object.assign(info, { done: event.done, total: event.total, failed: event.failed, photosPerSecond: event.photosPerSecond });
+      if (event.type === 'scan') info.total = event.files;
+      if (event.type === 'photo' && event.error) {
+        // group by the reason, not the file: "file is 21.0 MB; …" and "file is 30.2 MB; …" are one reason
+        const reason = event.error.replace(/\d+(\.\d+)?/g, 'N').replace(/\(.*\)$/, '').trim();
+        reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+        info.errorsByReason = [...reasons].map(([name, n]) => ({ name, n })).sort((a, b) => b.n - a.n);
+      }
+      this.emit({ type: 'import', importId, event });
+      if (event.type === 'progress' || event.type === 'scan') this.emit({ type: 'import-state', info: { ...info } });
+    };
+    this.chain = this.chain.then(async () => {
+      try {
+        if (controller.signal.aborted) { info.state = 'cancelled'; return; }
+        const report = await runAudit({ ...p, db: this.db, provider: this.defaults.provider, collect: false, signal: controller.signal, onEvent });
+        info.state = report.cancelled ? 'cancelled' : 'done';
+      } catch (err) {
+        info.state = 'failed';
+        info.error = (err as Error).message;
+      } finally {
+        this.controllers.delete(importId);
+        this.emit({ type: 'import-state', info: { ...info } });
+      }
+    });
+    this.emit({ type: 'import-state', info: { ...info } });
+    return { importId };
+  }
+
+  cancel(importId: string): { ok: true } {
+    this.controllers.get(importId)?.abort();
+    return { ok: true };
+  }
+
+  list(): ImportInfo[] {
+    return [...this.infos.values()].map((i) => ({ ...i })).reverse();
+  }
+
+  /** Resolves when every started import has ended. */
+  idle(): Promise<void> {
+    return this.chain;
+  }
+}

@@ -1,0 +1,297 @@
+/**
+ * The review side of the engine: queue queries, photo detail, catalog, and the edits an auditor
+ * makes. Every edit writes, in one transaction, the change, a correction row (before, after, who,
+ * when) and an outbox row for sync. Implements the methods of src/shared/rpc.ts.
+ */
+import crypto from 'node:crypto';
+import path from 'node:path';
+import type { Db } from './db';
+import { summarize } from '../../shared/summary';
+import type { Params, QueueFilter, QueueItem, QueueSort, Result, ReviewDetection } from '../../shared/rpc';
+import type { ObservationStatus } from '../../shared/domain';
+
+export class NotFoundError extends Error {
+  override name = 'NotFoundError';
+}
+export class InvalidRequestError extends Error {
+  override name = 'InvalidRequestError';
+}
+
+const now = () => new Date().toISOString();
+
+interface QueueRow {
+  id: string; source_path: string; status: ObservationStatus; review_status: QueueItem['review']; flag_reason: string | null;
+  location: string | null; visit_id: string | null; model: string | null; detection_count: number; top_confidence: number | null;
+  width: number | null; height: number | null; error: string | null;
+}
+interface DetRow {
+  id: number; observation_id: string; cv_job_id: string; object_name: string; confidence: number;
+  x: number; y: number; width: number; height: number; source: 'model' | 'user'; deleted: number; corrected: number;
+}
+
+const QUEUE_COLUMNS = `o.id, o.source_path, o.status, o.review_status, o.flag_reason, l.name AS location, o.visit_id, o.model,
+  o.detection_count, o.top_confidence, o.width, o.height, o.error`;
+
+const ORDER: Record<QueueSort, string> = {
+  uncertain: 'coalesce(o.top_confidence, 0) ASC, o.id',
+  confident: 'coalesce(o.top_confidence, 0) DESC, o.id',
+  newest: 'o.created_at DESC, o.id',
+  path: 'o.source_path, o.id',
+};
+
+function toItem(r: QueueRow): QueueItem {
+  return {
+    observationId: r.id, fileName: path.basename(r.source_path), sourcePath: r.source_path, status: r.status, review: r.review_status,
+    flagReason: r.flag_reason, location: r.location, visit: r.visit_id, model: r.model, detectionCount: r.detection_count,
+    topConfidence: r.top_confidence, width: r.width, height: r.height, error: r.error,
+  };
+}
+
+function toDetection(d: DetRow): ReviewDetection {
+  return {
+    id: d.id, objectName: d.object_name, confidence: d.confidence,
+    boundingBox: { x: d.x, y: d.y, width: d.width, height: d.height }, source: d.source, corrected: d.corrected === 1,
+  };
+}
+
+/** WHERE clause and parameters for a queue filter (every value bound, never interpolated). */
+function where(f: QueueFilter): { sql: string; params: Record<string, unknown> } {
+  const parts: string[] = [];
+  const params: Record<string, unknown> = {};
+  if (f.status) { parts.push('o.status = @status'); params.status = f.status; }
+  if (f.review) { parts.push('o.review_status = @review'); params.review = f.review; }
+  if (f.location) { parts.push('l.name = @location'); params.location = f.location; }
+  if (f.visit) { parts.push('o.visit_id = @visit'); params.visit = f.visit; }
+  if (f.model) { parts.push('o.model = @model'); params.model = f.model; }
+  if (f.label) {
+    parts.push('o.current_job_id IN (SELECT d.cv_job_id FROM detections d WHERE d.object_name = @label AND d.deleted = 0)');
+    params.label = f.label;
+  }
+  if (f.confMin !== undefined) { parts.push('coalesce(o.top_confidence, 0) >= @confMin'); params.confMin = f.confMin; }
+  if (f.confMax !== undefined) { parts.push('coalesce(o.top_confidence, 0) <= @confMax'); params.confMax = f.confMax; }
+  return { sql: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params };
+}
+
+export interface ReviewServiceOptions {
+  /** Who makes the edits (corrections.who). */
+  user: string;
+  /** Labels of the models in use (the catalog picker offers them with the imported SKUs). */
+  modelLabels?: string[];
+  onChanged?: (observationIds: string[]) => void;
+}
+
+export class ReviewService {
+  private readonly s;
+  private readonly cache = new Map<string, ReturnType<Db['prepare']>>();
+
+  constructor(private readonly db: Db, private readonly opts: ReviewServiceOptions) {
+    this.s = {
+      item: db.prepare<[string], QueueRow>(`SELECT ${QUEUE_COLUMNS} FROM observations o LEFT JOIN locations l ON l.id = o.location_id WHERE o.id = ?`),
+      detections: db.prepare<[string], DetRow>(
+        `SELECT d.* FROM detections d JOIN observations o ON o.id = ? AND d.cv_job_id = o.current_job_id WHERE d.deleted = 0 ORDER BY d.confidence DESC, d.id`,
+      ),
+      detection: db.prepare<[number], DetRow>('SELECT * FROM detections WHERE id = ?'),
+      updateDetection: db.prepare(
+        `UPDATE detections SET object_name = @objectName, x = @x, y = @y, width = @width, height = @height, corrected = 1, updated_at = @now WHERE id = @id`,
+      ),
+      setDeleted: db.prepare('UPDATE detections SET deleted = ?, updated_at = ? WHERE id = ?'),
+      insertDetection: db.prepare(
+        `INSERT INTO detections (cv_job_id, observation_id, object_name, confidence, x, y, width, height, source, corrected, updated_at)
+         VALUES (@jobId, @observationId, @objectName, 1, @x, @y, @width, @height, 'user', 1, @now)`,
+      ),
+      currentJob: db.prepare<[string], { current_job_id: string | null }>('SELECT current_job_id FROM observations WHERE id = ?'),
+      refreshCounts: db.prepare(
+        `UPDATE observations SET
+           detection_count = (SELECT count(*) FROM detections WHERE cv_job_id = observations.current_job_id AND deleted = 0),
+           top_confidence = (SELECT max(confidence) FROM detections WHERE cv_job_id = observations.current_job_id AND deleted = 0),
+           updated_at = @now
+         WHERE id = @id`,
+      ),
+      setReview: db.prepare(
+        `UPDATE observations SET review_status = @review, flag_reason = @reason, reviewed_at = @at, reviewed_by = @who, updated_at = @now WHERE id = @id`,
+      ),
+      correction: db.prepare(
+        `INSERT INTO corrections (observation_id, detection_id, action, before, after, who, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      outbox: db.prepare(
+        `INSERT INTO outbox (kind, ref, payload, idempotency_key, created_at) VALUES ('correction', ?, ?, ?, ?)`,
+      ),
+      labelUses: db.prepare<[], { name: string; n: number }>(
+        `SELECT d.object_name AS name, count(*) AS n FROM detections d JOIN observations o ON d.cv_job_id = o.current_job_id
+         WHERE d.deleted = 0 GROUP BY d.object_name`,
+      ),
+      catalogRows: db.prepare<[], { sku: string | null; name: string }>('SELECT sku, name FROM catalog ORDER BY name'),
+      insertCatalog: db.prepare('INSERT INTO catalog (id, sku, name, created_at) VALUES (?, ?, ?, ?) ON CONFLICT(sku) DO UPDATE SET name = excluded.name'),
+    };
+  }
+
+  private prepared<T>(sql: string) {
+    let st = this.cache.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      this.cache.set(sql, st);
+    }
+    return st as ReturnType<Db['prepare']> & { all(p: object): T[]; get(p: object): T | undefined };
+  }
+
+  queue(p: { filter: QueueFilter; sort: QueueSort; offset: number; limit: number }): Result<'queue'> {
+    const w = where(p.filter);
+    const from = `FROM observations o LEFT JOIN locations l ON l.id = o.location_id ${w.sql}`;
+    const total = this.prepared<{ n: number }>(`SELECT count(*) AS n ${from}`).get(w.params)!.n;
+    const items = this.prepared<QueueRow>(`SELECT ${QUEUE_COLUMNS} ${from} ORDER BY ${ORDER[p.sort]} LIMIT @limit OFFSET @offset`)
+      .all({ ...w.params, limit: p.limit, offset: p.offset })
+      .map(toItem);
+    return { total, items };
+  }
+
+  queueCounts(p: { filter: QueueFilter }): Result<'queueCounts'> {
+    const w = where(p.filter);
+    const from = `FROM observations o LEFT JOIN locations l ON l.id = o.location_id ${w.sql}`;
+    const group = (expr: string) =>
+      this.prepared<{ name: string | null; n: number }>(`SELECT ${expr} AS name, count(*) AS n ${from} GROUP BY 1 ORDER BY 2 DESC`).all(w.params);
+    const byReview = { unreviewed: 0, reviewed: 0, flagged: 0 };
+    for (const r of group('o.review_status')) byReview[r.name as keyof typeof byReview] = r.n;
+    const byStatus = { pending: 0, processing: 0, completed: 0, failed: 0 };
+    for (const r of group('o.status')) byStatus[r.name as keyof typeof byStatus] = r.n;
+    const named = (rows: { name: string | null; n: number }[]) => rows.filter((r) => r.name !== null).map((r) => ({ name: r.name!, n: r.n }));
+    const labels = this.prepared<{ name: string; n: number }>(
+      `SELECT d.object_name AS name, count(DISTINCT o.id) AS n ${from.replace('LEFT JOIN locations l ON l.id = o.location_id', 'LEFT JOIN locations l ON l.id = o.location_id JOIN detections d ON d.cv_job_id = o.current_job_id AND d.deleted = 0')}
+       GROUP BY d.object_name ORDER BY 2 DESC, 1`,
+    ).all(w.params);
+    return {
+      total: byReview.unreviewed + byReview.reviewed + byReview.flagged,
+      byReview, byStatus,
+      locations: named(group('l.name')), visits: named(group('o.visit_id')), models: named(group('o.model')), labels,
+    };
+  }
+
+  photo(p: { observationId: string }): Result<'photo'> {
+    const row = this.s.item.get(p.observationId);
+    if (!row) throw new NotFoundError(`no photo ${p.observationId}`);
+    const detections = this.s.detections.all(p.observationId).map(toDetection);
+    return { item: toItem(row), detections, ...this.summaryOf(detections) };
+  }
+
+  private summaryOf(detections: { objectName: string }[]) {
+    const counts = new Map<string, number>();
+    for (const d of detections) counts.set(d.objectName, (counts.get(d.objectName) ?? 0) + 1);
+    const labelCounts = [...counts].map(([name, n]) => ({ name, n })).sort((a, b) => b.n - a.n || a.name.localeCompare(b.name));
+    const summary = summarize(detections.map((d) => ({ objectName: d.objectName, confidence: 1, boundingBox: { x: 0, y: 0, width: 0, height: 0 }, attributes: {} })));
+    return { summary, labelCounts };
+  }
+
+  batchSummary(p: { filter: QueueFilter }): Result<'batchSummary'> {
+    const w = where(p.filter);
+    const from = `FROM observations o LEFT JOIN locations l ON l.id = o.location_id ${w.sql}`;
+    const photos = this.prepared<{ n: number }>(`SELECT count(*) AS n ${from}`).get(w.params)!.n;
+    const labelCounts = this.prepared<{ name: string; n: number }>(
+      `SELECT d.object_name AS name, count(*) AS n FROM detections d JOIN (SELECT o.current_job_id AS job ${from}) f ON d.cv_job_id = f.job
+       WHERE d.deleted = 0 GROUP BY d.object_name ORDER BY 2 DESC, 1`,
+    ).all(w.params);
+    const total = labelCounts.reduce((a, r) => a + r.n, 0);
+    return { photos, summary: { totalProducts: total, uniqueSKUs: labelCounts.length, outOfStock: null, complianceScore: null }, labelCounts };
+  }
+
+  catalog(p: { query: string; limit: number }): Result<'catalog'> {
+    const uses = new Map(this.s.labelUses.all().map((r) => [r.name, r.n]));
+    const entries = new Map<string, Result<'catalog'>[number]>();
+    for (const label of this.opts.modelLabels ?? []) entries.set(label, { label, source: 'model', sku: null, uses: uses.get(label) ?? 0 });
+    for (const r of this.s.catalogRows.all()) entries.set(r.name, { label: r.name, source: 'catalog', sku: r.sku, uses: uses.get(r.name) ?? 0 });
+    for (const [name, n] of uses) if (!entries.has(name)) entries.set(name, { label: name, source: 'model', sku: null, uses: n });
+    const q = p.query.trim().toLowerCase();
+    return [...entries.values()]
+      .filter((e) => !q || e.label.toLowerCase().includes(q) || (e.sku ?? '').toLowerCase().includes(q))
+      .sort((a, b) => b.uses - a.uses || a.label.localeCompare(b.label))
+      .slice(0, p.limit);
+  }
+
+  /** Imports SKUs into the catalog (name, optional sku). */
+  addCatalogItems(items: { sku?: string | null; name: string }[]): number {
+    const t = now();
+    this.db.transaction(() => {
+      for (const i of items) this.s.insertCatalog.run(`cat_${crypto.randomUUID().replace(/-/g, '')}`, i.sku ?? null, i.name, t);
+    })();
+    return items.length;
+  }
+
+  /** One edit: apply, record the correction and its outbox row, refresh the queue keys; one transaction. */
+  private edit<T>(observationId: string, detectionId: number | null, action: string, before: unknown, after: unknown, apply: () => T): T {
+    const result = this.db.transaction(() => {
+      const t = now();
+      const value = apply();
+      const det = detectionId ?? (value as { id?: number })?.id ?? null;
+      const info = this.s.correction.run(observationId, det, action, before === null ? null : JSON.stringify(before), after === null ? null : JSON.stringify(after), this.opts.user, t);
+      const payload = { observationId, detectionId: det, action, before, after, who: this.opts.user, at: t };
+      this.s.outbox.run(String(info.lastInsertRowid), JSON.stringify(payload), `correction-${crypto.randomUUID()}`, t);
+      this.s.refreshCounts.run({ id: observationId, now: t });
+      return value;
+    })();
+    this.opts.onChanged?.([observationId]);
+    return result;
+  }
+
+  private det(id: number): DetRow {
+    const d = this.s.detection.get(id);
+    if (!d) throw new NotFoundError(`no detection ${id}`);
+    return d;
+  }
+
+  updateDetection(p: Params<'updateDetection'>): Result<'updateDetection'> {
+    const d = this.det(p.detectionId);
+    if (d.deleted) throw new InvalidRequestError(`detection ${d.id} is deleted: restore it first`);
+    const before = { objectName: d.object_name, boundingBox: { x: d.x, y: d.y, width: d.width, height: d.height } };
+    const after = { objectName: p.objectName ?? d.object_name, boundingBox: p.boundingBox ?? before.boundingBox };
+    const b = after.boundingBox;
+    if (b.width <= 0 || b.height <= 0) throw new InvalidRequestError('a box needs a positive width and height');
+    return this.edit(d.observation_id, d.id, 'update', before, after, () => {
+      this.s.updateDetection.run({ id: d.id, objectName: after.objectName, ...b, now: now() });
+      return toDetection(this.det(d.id));
+    });
+  }
+
+  addDetection(p: Params<'addDetection'>): Result<'addDetection'> {
+    const job = this.s.currentJob.get(p.observationId);
+    if (!job) throw new NotFoundError(`no photo ${p.observationId}`);
+    if (!job.current_job_id) throw new InvalidRequestError('this photo has no completed detection run to add boxes to');
+    const b = p.boundingBox;
+    if (b.width <= 0 || b.height <= 0) throw new InvalidRequestError('a box needs a positive width and height');
+    const after = { objectName: p.objectName, boundingBox: b };
+    return this.edit(p.observationId, null, 'add', null, after, () => {
+      const info = this.s.insertDetection.run({ jobId: job.current_job_id, observationId: p.observationId, objectName: p.objectName, ...b, now: now() });
+      return toDetection(this.det(Number(info.lastInsertRowid)));
+    });
+  }
+
+  deleteDetection(p: { detectionId: number }): { ok: true } {
+    const d = this.det(p.detectionId);
+    if (d.deleted) return { ok: true };
+    const before = { objectName: d.object_name, boundingBox: { x: d.x, y: d.y, width: d.width, height: d.height } };
+    return this.edit(d.observation_id, d.id, 'delete', before, null, () => {
+      this.s.setDeleted.run(1, now(), d.id);
+      return { ok: true as const };
+    });
+  }
+
+  restoreDetection(p: { detectionId: number }): Result<'restoreDetection'> {
+    const d = this.det(p.detectionId);
+    const after = { objectName: d.object_name, boundingBox: { x: d.x, y: d.y, width: d.width, height: d.height } };
+    if (!d.deleted) return toDetection(d);
+    return this.edit(d.observation_id, d.id, 'restore', null, after, () => {
+      this.s.setDeleted.run(0, now(), d.id);
+      return toDetection(this.det(d.id));
+    });
+  }
+
+  setReview(p: Params<'setReview'>): Result<'setReview'> {
+    const row = this.s.item.get(p.observationId);
+    if (!row) throw new NotFoundError(`no photo ${p.observationId}`);
+    if (p.review === 'flagged' && !p.reason?.trim()) throw new InvalidRequestError('flagging a photo needs a reason');
+    const before = { review: row.review_status, reason: row.flag_reason };
+    const after = { review: p.review, reason: p.review === 'flagged' ? p.reason!.trim() : null };
+    return this.edit(p.observationId, null, 'review', before, after, () => {
+      const t = now();
+      this.s.setReview.run({ id: p.observationId, review: after.review, reason: after.reason, at: p.review === 'unreviewed' ? null : t, who: p.review === 'unreviewed' ? null : this.opts.user, now: t });
+      return toItem(this.s.item.get(p.observationId)!);
+    });
+  }
+}

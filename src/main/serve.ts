@@ -1,0 +1,167 @@
+/**
+ * `kliq-audit serve`: the engine and the built renderer on 127.0.0.1, with a WebSocket transport for
+ * the typed contract (src/shared/rpc.ts). A random per-launch token is required for the WebSocket and
+ * for photo pixels; the WebSocket also refuses other origins and other Host names (DNS rebinding).
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { RequestSchema, type EngineEvent, type ServerMessage } from '../shared/rpc';
+import { createRpcHandler, type EngineHost } from './engine/rpc';
+import { ConfigError } from './engine/models/manifest';
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml',
+  '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.json': 'application/json', '.ico': 'image/x-icon', '.woff2': 'font/woff2',
+};
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+export interface ServeOptions {
+  host: EngineHost;
+  rendererDir: string;
+  port: number;
+  /** Events are sent at most this often, batched (Bruno batches watcher events the same way). */
+  eventIntervalMs?: number;
+}
+
+export interface Served {
+  url: string;
+  port: number;
+  token: string;
+  close(): Promise<void>;
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && crypto.timingSafeEqual(x, y);
+}
+
+export async function serve(opts: ServeOptions): Promise<Served> {
+  const index = path.join(opts.rendererDir, 'index.html');
+  if (!fs.existsSync(index)) throw new ConfigError(`the UI is not built (${index} is missing): run \`npm run build\` first, or use \`npm run serve\`.`);
+  const token = crypto.randomBytes(24).toString('base64url');
+  const handle = createRpcHandler(opts.host);
+  const photoPath = opts.host.db.prepare<[string], { source_path: string; mime_type: string | null }>('SELECT source_path, mime_type FROM observations WHERE id = ?');
+  let port = opts.port;
+  const allowedHosts = () => new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
+  const origins = () => new Set([`http://127.0.0.1:${port}`, `http://localhost:${port}`]);
+
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    if (!allowedHosts().has(req.headers.host ?? '')) {
+      res.writeHead(403).end('forbidden host');
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405).end();
+      return;
+    }
+    const photo = /^\/photo\/([A-Za-z0-9_]+)$/.exec(url.pathname);
+    if (photo) {
+      if (!safeEqual(url.searchParams.get('token') ?? '', token)) {
+        res.writeHead(401).end('token required');
+        return;
+      }
+      const row = photoPath.get(photo[1]);
+      if (!row) {
+        res.writeHead(404).end('no such photo');
+        return;
+      }
+      const stream = fs.createReadStream(row.source_path);
+      stream.on('error', () => {
+        if (!res.headersSent) res.writeHead(410).end('the photo file is gone (moved or deleted)');
+        else res.destroy();
+      });
+      stream.once('open', () => {
+        res.writeHead(200, { 'Content-Type': row.mime_type ?? 'application/octet-stream', 'Cache-Control': 'private, max-age=3600' });
+        stream.pipe(res);
+      });
+      return;
+    }
+    // the built renderer: static files, no data in them
+    const rel = url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname).replace(/^\/+/, '');
+    const file = path.resolve(opts.rendererDir, rel);
+    if (!file.startsWith(path.resolve(opts.rendererDir) + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
+      res.writeHead(404).end('not found');
+      return;
+    }
+    res.writeHead(200, {
+      'Content-Type': TYPES[path.extname(file)] ?? 'application/octet-stream',
+      'Content-Security-Policy': CSP,
+      'Cache-Control': rel === 'index.html' ? 'no-store' : 'public, max-age=31536000, immutable',
+    });
+    fs.createReadStream(file).pipe(res);
+  });
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
+  server.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const origin = req.headers.origin;
+    const refuse = (code: number, why: string) => {
+      socket.end(`HTTP/1.1 ${code} ${why}\r\nConnection: close\r\n\r\n`);
+    };
+    if (url.pathname !== '/rpc') return refuse(404, 'Not Found');
+    if (!allowedHosts().has(req.headers.host ?? '')) return refuse(403, 'Forbidden');
+    // browsers always send Origin: only our own page may connect; other clients must still have the token
+    if (origin !== undefined && !origins().has(origin)) return refuse(403, 'Forbidden');
+    if (!safeEqual(url.searchParams.get('token') ?? '', token)) return refuse(401, 'Unauthorized');
+    wss.handleUpgrade(req, socket, head, (ws) => connection(ws));
+  });
+
+  const interval = opts.eventIntervalMs ?? 150;
+  const connection = (ws: WebSocket) => {
+    const send = (m: ServerMessage) => {
+      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(m));
+    };
+    let pending: EngineEvent[] = [];
+    let timer: NodeJS.Timeout | null = null;
+    const flush = () => {
+      timer = null;
+      if (pending.length) send({ kind: 'events', events: pending });
+      pending = [];
+    };
+    const off = opts.host.onEvent((e) => {
+      pending.push(e);
+      if (pending.length >= 200) flush();
+      else timer ??= setTimeout(flush, interval);
+    });
+    ws.on('message', async (data) => {
+      let req;
+      try {
+        req = RequestSchema.parse(JSON.parse(data.toString()));
+      } catch {
+        send({ kind: 'response', id: -1, ok: false, error: { code: 'bad-request', message: 'not a request: send {"id", "method", "params"}' } });
+        return;
+      }
+      send({ kind: 'response', ...(await handle(req.method, req.params, req.id)) });
+    });
+    ws.on('close', () => {
+      off();
+      if (timer) clearTimeout(timer);
+    });
+  };
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(err.code === 'EADDRINUSE' ? new ConfigError(`port ${opts.port} is in use: pick another --port, or --port 0 for a free one`) : err));
+    server.listen(opts.port, '127.0.0.1', () => resolve());
+  });
+  port = (server.address() as { port: number }).port;
+  return {
+    url: `http://127.0.0.1:${port}/?token=${token}`,
+    port,
+    token,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const c of wss.clients) c.terminate();
+        wss.close();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
