@@ -1,0 +1,202 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDb, migrate, type Db } from '../src/main/engine/db';
+import { migrations } from '../src/main/engine/db/migrations';
+import { runAudit } from '../src/main/engine/audit';
+import { EngineHost, createRpcHandler } from '../src/main/engine/rpc';
+import { serve, type Served } from '../src/main/serve';
+import { methods } from '../src/shared/rpc';
+import { PHOTOS, GENERAL, tmpDir } from './helpers';
+
+let dbFile: string;
+let db: Db;
+let host: EngineHost;
+
+beforeAll(async () => {
+  dbFile = path.join(tmpDir(), 'review.db');
+  db = openDb(dbFile);
+  await runAudit({ paths: [PHOTOS], db, provider: 'cpu', location: 'Store 7', metadata: { visit_id: 'v-42' } });
+  host = new EngineHost(db, { user: 'rep_jane', modelLabels: ['person', 'dog', 'bottle'] });
+});
+afterAll(() => db.close());
+
+const photoId = (file: string) => (db.prepare('SELECT id FROM observations WHERE source_path LIKE ?').get(`%/${file}`) as { id: string }).id;
+const corrections = (obs: string) =>
+  db.prepare('SELECT action, detection_id, before, after, who FROM corrections WHERE observation_id = ? ORDER BY id').all(obs) as {
+    action: string; detection_id: number | null; before: string | null; after: string | null; who: string;
+  }[];
+
+describe('queues', () => {
+  it('lists every photo uncertain-first (lowest top confidence first), paged', () => {
+    const all = host.review.queue({ filter: {}, sort: 'uncertain', offset: 0, limit: 100 });
+    expect(all.total).toBe(12);
+    const tops = all.items.map((i) => i.topConfidence ?? 0);
+    expect(tops).toEqual([...tops].sort((a, b) => a - b));
+    const page = host.review.queue({ filter: {}, sort: 'uncertain', offset: 5, limit: 3 });
+    expect(page.items.map((i) => i.observationId)).toEqual(all.items.slice(5, 8).map((i) => i.observationId));
+    expect(all.items[0]).toMatchObject({ location: 'Store 7', visit: 'v-42', model: 'yolox-nano-coco', review: 'unreviewed' });
+  });
+
+  it('filters by label, confidence band, location, visit, model and review state; counts per queue', () => {
+    const dogs = host.review.queue({ filter: { label: 'dog' }, sort: 'path', offset: 0, limit: 100 });
+    expect(dogs.items.map((i) => i.fileName)).toEqual(expect.arrayContaining(['dog.jpg', 'person.jpg']));
+    expect(dogs.items.every((i) => host.review.photo({ observationId: i.observationId }).detections.some((d) => d.objectName === 'dog'))).toBe(true);
+    const band = host.review.queue({ filter: { confMin: 0.9 }, sort: 'uncertain', offset: 0, limit: 100 });
+    expect(band.items.length).toBeGreaterThan(0);
+    expect(band.items.every((i) => (i.topConfidence ?? 0) >= 0.9)).toBe(true);
+    expect(host.review.queue({ filter: { location: 'Nowhere' }, sort: 'uncertain', offset: 0, limit: 10 }).total).toBe(0);
+    expect(host.review.queue({ filter: { location: 'Store 7', visit: 'v-42', model: 'yolox-nano-coco' }, sort: 'uncertain', offset: 0, limit: 10 }).total).toBe(12);
+    const counts = host.review.queueCounts({ filter: {} });
+    expect(counts.byStatus.completed).toBe(12);
+    expect(counts.locations).toEqual([{ name: 'Store 7', n: 12 }]);
+    expect(counts.labels.find((l) => l.name === 'dog')!.n).toBe(dogs.total);
+  });
+});
+
+describe('edits: each is a correction row (before, after, who) and an outbox row, in one transaction', () => {
+  it('relabel and move, delete and restore, add, accept and flag', () => {
+    const obs = photoId('dog.jpg');
+    const before = host.review.photo({ observationId: obs });
+    const bike = before.detections.find((d) => d.objectName === 'bicycle')!;
+    const moved = { ...bike.boundingBox, x: bike.boundingBox.x + 10 };
+
+    const upd = host.review.updateDetection({ detectionId: bike.id, objectName: 'motorcycle', boundingBox: moved });
+    expect(upd).toMatchObject({ objectName: 'motorcycle', boundingBox: moved, corrected: true, source: 'model' });
+    host.review.deleteDetection({ detectionId: bike.id });
+    expect(host.review.photo({ observationId: obs }).detections.map((d) => d.id)).not.toContain(bike.id);
+    host.review.restoreDetection({ detectionId: bike.id });
+    const added = host.review.addDetection({ observationId: obs, objectName: 'bench', boundingBox: { x: 1, y: 2, width: 30, height: 40 } });
+    expect(added).toMatchObject({ source: 'user', confidence: 1 });
+    expect(() => host.review.setReview({ observationId: obs, review: 'flagged' })).toThrow(/needs a reason/);
+    host.review.setReview({ observationId: obs, review: 'flagged', reason: 'blurry' });
+    const item = host.review.setReview({ observationId: obs, review: 'reviewed' });
+    expect(item).toMatchObject({ review: 'reviewed', flagReason: null });
+
+    const rows = corrections(obs);
+    expect(rows.map((r) => r.action)).toEqual(['update', 'delete', 'restore', 'add', 'review', 'review']);
+    expect(rows.every((r) => r.who === 'rep_jane')).toBe(true);
+    expect(JSON.parse(rows[0].before!)).toEqual({ objectName: 'bicycle', boundingBox: bike.boundingBox });
+    expect(JSON.parse(rows[0].after!)).toEqual({ objectName: 'motorcycle', boundingBox: moved });
+    expect(rows[3].detection_id).toBe(added.id);
+    const count = (sql: string) => (db.prepare(sql).get() as { n: number }).n;
+    expect(count(`SELECT count(*) AS n FROM outbox WHERE kind = 'correction'`)).toBe(count('SELECT count(*) AS n FROM corrections'));
+    expect(count(`SELECT count(DISTINCT idempotency_key) AS n FROM outbox`)).toBe(count('SELECT count(*) AS n FROM outbox'));
+
+    const after = host.review.photo({ observationId: obs });
+    expect(after.item.detectionCount).toBe(before.detections.length + 1);
+    expect(after.item.topConfidence).toBe(1); // the user's box
+    expect(after.labelCounts.find((l) => l.name === 'motorcycle')).toEqual({ name: 'motorcycle', n: 1 });
+    expect(after.summary.totalProducts).toBe(after.detections.length);
+  });
+
+  it('refuses impossible edits with clear errors and changes nothing', () => {
+    const obs = photoId('person.jpg');
+    const d = host.review.photo({ observationId: obs }).detections[0];
+    const n = corrections(obs).length;
+    expect(() => host.review.updateDetection({ detectionId: d.id, boundingBox: { x: 0, y: 0, width: 0, height: 5 } })).toThrow(/positive width and height/);
+    expect(() => host.review.updateDetection({ detectionId: 99999999 })).toThrow(/no detection/);
+    expect(corrections(obs)).toHaveLength(n);
+  });
+
+  it('the catalog offers model labels and imported SKUs, most used first', () => {
+    host.review.addCatalogItems([{ sku: '5449000000996', name: 'Coca-Cola 330ml' }]);
+    const all = host.review.catalog({ query: '', limit: 200 });
+    expect(all[0].uses).toBeGreaterThanOrEqual(all[1].uses);
+    expect(all.find((e) => e.label === 'Coca-Cola 330ml')).toMatchObject({ source: 'catalog', sku: '5449000000996' });
+    expect(host.review.catalog({ query: 'coca', limit: 10 }).map((e) => e.label)).toEqual(['Coca-Cola 330ml']);
+    expect(host.review.catalog({ query: '544900', limit: 10 })).toHaveLength(1);
+  });
+
+  it('batch summary counts the current detections of the filtered photos', () => {
+    const s = host.review.batchSummary({ filter: {} });
+    const total = db.prepare('SELECT sum(detection_count) AS n FROM observations').get() as { n: number };
+    expect(s.photos).toBe(12);
+    expect(s.summary.totalProducts).toBe(total.n);
+    expect(s.labelCounts.reduce((a, r) => a + r.n, 0)).toBe(total.n);
+  });
+});
+
+describe('RPC handler (zod at the boundary)', () => {
+  const handle = () => createRpcHandler(host);
+  it('validates params and maps errors', async () => {
+    expect(await handle()('nope', {}, 1)).toMatchObject({ id: 1, ok: false, error: { code: 'bad-request', message: 'unknown method nope' } });
+    expect(await handle()('queue', { limit: 'many' }, 2)).toMatchObject({ ok: false, error: { code: 'bad-request' } });
+    expect(await handle()('photo', { observationId: 'obs_missing' }, 3)).toMatchObject({ ok: false, error: { code: 'not-found' } });
+    expect(await handle()('startImport', { paths: ['/no/such'] }, 4)).toMatchObject({ ok: false, error: { code: 'bad-request', message: expect.stringMatching(/no such file or folder/) } });
+    const r = await handle()('queue', {}, 5);
+    expect(r.ok && methods.queue.result.parse(r.result).total).toBe(12);
+  });
+});
+
+describe('migration 002 on a database made by 001', () => {
+  it('backfills current job, model, counts and top confidence', async () => {
+    const file = path.join(tmpDir(), 'v1.db');
+    const v1 = new Database(file);
+    v1.pragma('foreign_keys = ON');
+    migrate(v1, migrations, 1);
+    v1.close();
+    // an audit on the v1 schema is not possible (the engine migrates), so fill v1 by hand from a real run
+    const src = openDb(path.join(tmpDir(), 'src.db'));
+    await runAudit({ paths: [path.join(GENERAL, 'person.jpg')], db: src, provider: 'cpu' });
+    const job = src.prepare(`SELECT * FROM cv_jobs`).get() as Record<string, unknown>;
+    const obs = src.prepare(`SELECT * FROM observations`).get() as Record<string, unknown>;
+    const dets = src.prepare(`SELECT * FROM detections`).all() as Record<string, unknown>[];
+    src.close();
+    const d1 = new Database(file);
+    d1.prepare(`INSERT INTO observations (id, sha256, source_path, status, created_at, updated_at) VALUES (?, ?, ?, 'completed', ?, ?)`).run(obs.id, obs.sha256, obs.source_path, obs.created_at, obs.updated_at);
+    d1.prepare(`INSERT INTO cv_jobs (id, observation_id, model, status, created_at, completed_at) VALUES (?, ?, ?, 'completed', ?, ?)`).run(job.id, obs.id, job.model, job.created_at, job.completed_at);
+    for (const d of dets) d1.prepare(`INSERT INTO detections (cv_job_id, observation_id, object_name, confidence, x, y, width, height) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(job.id, obs.id, d.object_name, d.confidence, d.x, d.y, d.width, d.height);
+    d1.close();
+
+    const d2 = openDb(file);
+    expect(d2.pragma('user_version', { simple: true })).toBe(2);
+    const row = d2.prepare('SELECT current_job_id, model, detection_count, top_confidence, review_status FROM observations').get() as Record<string, unknown>;
+    expect(row).toEqual({ current_job_id: job.id, model: 'yolox-nano-coco', detection_count: dets.length, top_confidence: Math.max(...dets.map((d) => d.confidence as number)), review_status: 'unreviewed' });
+    expect(d2.prepare('SELECT count(*) AS n FROM corrections').get()).toEqual({ n: 0 });
+    d2.close();
+  });
+});
+
+describe('kliq-audit serve: token, origin and host', () => {
+  let served: Served;
+  let renderer: string;
+  beforeAll(async () => {
+    renderer = tmpDir();
+    fs.writeFileSync(path.join(renderer, 'index.html'), '<!doctype html><title>t</title>');
+    served = await serve({ host, rendererDir: renderer, port: 0 });
+  });
+  afterAll(() => served.close());
+
+  const rpc = (url: string, headers: Record<string, string> = {}) =>
+    new Promise<{ status: 'open'; result: unknown } | { status: 'refused'; message: string }>((resolve) => {
+      const ws = new WebSocket(url, { headers });
+      ws.on('open', () => ws.send(JSON.stringify({ id: 7, method: 'queueCounts', params: {} })));
+      ws.on('message', (m) => { resolve({ status: 'open', result: JSON.parse(m.toString()) }); ws.close(); });
+      ws.on('error', (e) => resolve({ status: 'refused', message: e.message }));
+    });
+
+  it('answers with the token from its own origin, and refuses without it or from elsewhere', async () => {
+    const base = `ws://127.0.0.1:${served.port}/rpc`;
+    const good = await rpc(`${base}?token=${served.token}`, { Origin: `http://127.0.0.1:${served.port}` });
+    expect(good).toMatchObject({ status: 'open', result: { kind: 'response', id: 7, ok: true } });
+    expect(await rpc(base)).toMatchObject({ status: 'refused', message: expect.stringMatching(/401/) });
+    expect(await rpc(`${base}?token=wrong${served.token}`)).toMatchObject({ status: 'refused', message: expect.stringMatching(/401/) });
+    expect(await rpc(`${base}?token=${served.token}`, { Origin: 'http://evil.example' })).toMatchObject({ status: 'refused', message: expect.stringMatching(/403/) });
+    expect(await rpc(`${base}?token=${served.token}`, { Host: 'evil.example' })).toMatchObject({ status: 'refused', message: expect.stringMatching(/403/) });
+  });
+
+  it('serves photo pixels only with the token, and no file outside the UI folder', async () => {
+    const id = photoId('dog.jpg');
+    const base = `http://127.0.0.1:${served.port}`;
+    expect((await fetch(`${base}/photo/${id}`)).status).toBe(401);
+    const ok = await fetch(`${base}/photo/${id}?token=${served.token}`);
+    expect(ok.status).toBe(200);
+    expect(Buffer.from(await ok.arrayBuffer()).equals(fs.readFileSync(path.join(GENERAL, 'dog.jpg')))).toBe(true);
+    expect((await fetch(`${base}/photo/obs_nope?token=${served.token}`)).status).toBe(404);
+    expect((await fetch(`${base}/%2e%2e/%2e%2e/etc/passwd`)).status).toBe(404);
+    expect((await fetch(`${base}/`)).headers.get('content-security-policy')).toMatch(/default-src 'self'/);
+  });
+});
