@@ -35,7 +35,7 @@ const QUEUE_COLUMNS = `o.id, o.source_path, o.status, o.review_status, o.flag_re
 const ORDER: Record<QueueSort, string> = {
   uncertain: 'coalesce(o.top_confidence, 0) ASC, o.id',
   confident: 'coalesce(o.top_confidence, 0) DESC, o.id',
-  newest: 'o.created_at DESC, o.id',
+  newest: 'o.created_at DESC, o.id DESC',
   path: 'o.source_path, o.id',
 };
 
@@ -60,7 +60,7 @@ function where(f: QueueFilter): { sql: string; params: Record<string, unknown> }
   const params: Record<string, unknown> = {};
   if (f.status) { parts.push('o.status = @status'); params.status = f.status; }
   if (f.review) { parts.push('o.review_status = @review'); params.review = f.review; }
-  if (f.location) { parts.push('l.name = @location'); params.location = f.location; }
+  if (f.location) { parts.push('o.location_id = (SELECT id FROM locations WHERE name = @location)'); params.location = f.location; }
   if (f.visit) { parts.push('o.visit_id = @visit'); params.visit = f.visit; }
   if (f.model) { parts.push('o.model = @model'); params.model = f.model; }
   if (f.label) {
@@ -83,9 +83,12 @@ export interface ReviewServiceOptions {
 export class ReviewService {
   private readonly s;
   private readonly cache = new Map<string, ReturnType<Db['prepare']>>();
+  private readonly memo = new Map<string, { stamp: string; value: unknown }>();
+  private readonly orders = new Map<string, { stamp: string; value: unknown }>();
 
   constructor(private readonly db: Db, private readonly opts: ReviewServiceOptions) {
     this.s = {
+      version: db.prepare<[], { c: number }>('SELECT total_changes() AS c'),
       item: db.prepare<[string], QueueRow>(`SELECT ${QUEUE_COLUMNS} FROM observations o LEFT JOIN locations l ON l.id = o.location_id WHERE o.id = ?`),
       detections: db.prepare<[string], DetRow>(
         `SELECT d.* FROM detections d JOIN observations o ON o.id = ? AND d.cv_job_id = o.current_job_id WHERE d.deleted = 0 ORDER BY d.confidence DESC, d.id`,
@@ -131,21 +134,49 @@ export class ReviewService {
       st = this.db.prepare(sql);
       this.cache.set(sql, st);
     }
-    return st as ReturnType<Db['prepare']> & { all(p: object): T[]; get(p: object): T | undefined };
+    return st as ReturnType<Db['prepare']> & { all(p: object): T[]; get(p: object): T | undefined; pluck(): { all(p: object): unknown[] } };
+  }
+
+  /**
+   * Results that depend only on the data, cached until anything in the database changes
+   * (total_changes() for this connection, data_version for the others): scrolling a 100 000-photo
+   * queue computes its order, total and facets once, not on every page.
+   */
+  private cached<T>(key: string, compute: () => T, store = this.memo, max = 200): T {
+    const v = this.s.version.get()!;
+    const stamp = `${v.c}:${this.db.pragma('data_version', { simple: true }) as number}`;
+    const hit = store.get(key);
+    if (hit && hit.stamp === stamp) return hit.value as T;
+    const value = compute();
+    if (store.size >= max) store.delete(store.keys().next().value!);
+    store.set(key, { stamp, value });
+    return value;
   }
 
   queue(p: { filter: QueueFilter; sort: QueueSort; offset: number; limit: number }): Result<'queue'> {
     const w = where(p.filter);
-    const from = `FROM observations o LEFT JOIN locations l ON l.id = o.location_id ${w.sql}`;
-    const total = this.prepared<{ n: number }>(`SELECT count(*) AS n ${from}`).get(w.params)!.n;
-    const items = this.prepared<QueueRow>(`SELECT ${QUEUE_COLUMNS} ${from} ORDER BY ${ORDER[p.sort]} LIMIT @limit OFFSET @offset`)
-      .all({ ...w.params, limit: p.limit, offset: p.offset })
-      .map(toItem);
-    return { total, items };
+    // the whole queue's order as ids (from the indexes), kept for the next pages; a page is a slice
+    const ids = this.cached(
+      `ids:${p.sort}:${JSON.stringify(p.filter)}`,
+      () => this.prepared<string>(`SELECT o.id FROM observations o ${w.sql} ORDER BY ${ORDER[p.sort]}`).pluck().all(w.params) as string[],
+      this.orders,
+      4,
+    );
+    const page = ids.slice(p.offset, p.offset + p.limit);
+    const rows = new Map(
+      this.prepared<QueueRow>(`SELECT ${QUEUE_COLUMNS} FROM observations o LEFT JOIN locations l ON l.id = o.location_id WHERE o.id IN (SELECT value FROM json_each(@ids))`)
+        .all({ ids: JSON.stringify(page) })
+        .map((r) => [r.id, r]),
+    );
+    return { total: ids.length, items: page.flatMap((id) => (rows.has(id) ? [toItem(rows.get(id)!)] : [])) };
   }
 
   queueCounts(p: { filter: QueueFilter }): Result<'queueCounts'> {
-    const w = where(p.filter);
+    return this.cached(`counts:${JSON.stringify(p.filter)}`, () => this.computeQueueCounts(p.filter));
+  }
+
+  private computeQueueCounts(filter: QueueFilter): Result<'queueCounts'> {
+    const w = where(filter);
     const from = `FROM observations o LEFT JOIN locations l ON l.id = o.location_id ${w.sql}`;
     const group = (expr: string) =>
       this.prepared<{ name: string | null; n: number }>(`SELECT ${expr} AS name, count(*) AS n ${from} GROUP BY 1 ORDER BY 2 DESC`).all(w.params);
@@ -181,7 +212,11 @@ export class ReviewService {
   }
 
   batchSummary(p: { filter: QueueFilter }): Result<'batchSummary'> {
-    const w = where(p.filter);
+    return this.cached(`summary:${JSON.stringify(p.filter)}`, () => this.computeBatchSummary(p.filter));
+  }
+
+  private computeBatchSummary(filter: QueueFilter): Result<'batchSummary'> {
+    const w = where(filter);
     const from = `FROM observations o LEFT JOIN locations l ON l.id = o.location_id ${w.sql}`;
     const photos = this.prepared<{ n: number }>(`SELECT count(*) AS n ${from}`).get(w.params)!.n;
     const labelCounts = this.prepared<{ name: string; n: number }>(

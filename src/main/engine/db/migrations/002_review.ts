@@ -80,9 +80,10 @@ export function up(db: Database): void {
     WHERE current_job_id IS NOT NULL;
 
     CREATE INDEX observations_queue_uncertain ON observations(coalesce(top_confidence, 0), id);
-    CREATE INDEX observations_review ON observations(review_status, coalesce(top_confidence, 0));
+    CREATE INDEX observations_review ON observations(review_status, coalesce(top_confidence, 0), id);
     CREATE INDEX observations_visit ON observations(visit_id);
-    CREATE INDEX observations_created ON observations(created_at);
+    CREATE INDEX observations_created ON observations(created_at, id);
+    CREATE INDEX observations_current_job ON observations(current_job_id);
     CREATE INDEX detections_label_job ON detections(object_name, cv_job_id) WHERE deleted = 0;
   `);
 }
