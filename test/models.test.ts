@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, ensureModelFile, loadManifest, resolveModel, type ManifestEntry } from '../src/main/engine/models/manifest';
-import { SHARED_MODELS, tmpDir } from './helpers';
+import { ConfigError, ensureModelFile, loadManifest, modelsDir, resolveModel, type ManifestEntry } from '../src/main/engine/models/manifest';
+import { ROOT, SHARED_MODELS, tmpDir } from './helpers';
 
 const manifest = loadManifest();
 const entry = (name: string) => manifest.models.find((m) => m.name === name)!;
@@ -19,6 +19,11 @@ describe('model manifest', () => {
     }
     expect(entry('yolox-nano-coco').format).toBe('yolox');
     expect(entry('yolox-nano-coco-v8layout').format).toBe('ultralytics');
+  });
+
+  it('puts model files beside the manifest in a checkout, or where KLIQ_MODELS_DIR says', () => {
+    expect(modelsDir({})).toBe(path.join(ROOT, 'models'));
+    expect(modelsDir({ KLIQ_MODELS_DIR: '/tmp/kliq-models' })).toBe('/tmp/kliq-models');
   });
 
   it('copies from a mirror folder and verifies the checksum', async () => {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { z } from 'zod';
-import { projectRoot } from '../paths';
+import { projectRoot, userDataDir } from '../paths';
 import { readOnnxMetadata, parseUltralyticsNames } from './onnx-metadata';
 import type { ModelFormat } from '../inference/decode';
 
@@ -31,11 +31,27 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-export function modelsDir(): string {
+/** Where the manifest lives (read-only in an installed app). */
+export function manifestDir(): string {
   return path.join(projectRoot(), 'models');
 }
 
-export function loadManifest(dir = modelsDir()): Manifest {
+/**
+ * Where model files go: $KLIQ_MODELS_DIR, else models/ beside the manifest when it is writable (a
+ * checkout), else the app's user-data folder (an installed app, whose own folder is read-only).
+ */
+export function modelsDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.KLIQ_MODELS_DIR) return path.resolve(env.KLIQ_MODELS_DIR);
+  const dir = manifestDir();
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+    return dir;
+  } catch {
+    return path.join(userDataDir(env), 'models');
+  }
+}
+
+export function loadManifest(dir = manifestDir()): Manifest {
   const file = path.join(dir, 'manifest.json');
   return ManifestSchema.parse(JSON.parse(fs.readFileSync(file, 'utf8')));
 }
@@ -66,6 +82,7 @@ export interface FetchOptions {
 /** Makes sure `entry.file` is in the models folder with the right sha256; copies from a mirror or downloads. */
 export async function ensureModelFile(entry: ManifestEntry, opts: FetchOptions = {}): Promise<string> {
   const dir = opts.dir ?? modelsDir();
+  fs.mkdirSync(dir, { recursive: true });
   const target = path.join(dir, entry.file);
   const log = opts.log ?? (() => {});
   if (fs.existsSync(target)) {
