@@ -56,6 +56,7 @@ describe('bad input: each photo fails with a clear error, the batch goes on', ()
     fs.copyFileSync(path.join(GENERAL, 'person.jpg'), path.join(dir, 'sub dir ü', 'person.jpg'));
     fs.symlinkSync('..', path.join(dir, 'sub dir ü', 'loop')); // a folder link back to its parent
     fs.symlinkSync(path.join(dir, 'gone.jpg'), path.join(dir, 'broken-link.jpg'));
+    fs.symlinkSync(path.join(dir, 'gone-folder'), path.join(dir, 'broken-folder-link'));
     const db = openDb(path.join(tmpDir(), 'bad.db'));
     try {
       report = await runAudit({ paths: [dir], db, provider: 'cpu' });
@@ -87,8 +88,9 @@ describe('bad input: each photo fails with a clear error, the batch goes on', ()
     expect(report.counts).toMatchObject({ total: 8, completed: 2, failed: 6 });
   });
 
-  it('the symlink loop is walked once', () => {
-    const { files } = scanPaths([dir]);
+  it('the symlink loop is walked once; a broken folder link is reported, not fatal', () => {
+    const { files, skipped } = scanPaths([dir]);
+    expect(skipped).toEqual([{ path: path.join(dir, 'broken-folder-link'), reason: expect.stringMatching(/^broken link: ENOENT/) }]);
     expect(files.filter((f) => f.endsWith('person.jpg'))).toHaveLength(1);
     expect(files).toHaveLength(8);
   });

@@ -75,6 +75,7 @@ function progressRenderer(json: boolean) {
     switch (e.type) {
       case 'scan':
         err(`found ${e.files} photo${e.files === 1 ? '' : 's'}`);
+        for (const sk of e.skipped) err(`skipped folder ${sk.path}: ${sk.reason}`);
         if (tty && e.files > 0) {
           bar = new cliProgress.SingleBar(
             { format: ' {bar} {value}/{total} photos | {rate} photos/s | ETA {eta_h} | failed {failed} | {provider}', stream: process.stderr, hideCursor: true, etaBuffer: 50 },

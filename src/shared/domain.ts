@@ -100,7 +100,7 @@ export type Stats = z.infer<typeof StatsSchema>;
  * TokenEvent | StatusEvent | ... | ErrorEvent. The CLI renders it; the UI will receive it over IPC/WebSocket.
  */
 export type AuditEvent =
-  | { type: 'scan'; files: number }
+  | { type: 'scan'; files: number; skipped: { path: string; reason: string }[] }
   | { type: 'model'; model: string; provider: ProviderName; fallback: string | null; inputSize: [number, number] }
   | { type: 'photo'; path: string; status: ObservationStatus; cached: boolean; error?: string; detections: number }
   | { type: 'progress'; done: number; total: number; failed: number; photosPerSecond: number; etaSeconds: number | null }

@@ -102,8 +102,8 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport & { timi
   const prefetch = Math.max(1, opts.prefetch ?? defaults.prefetch);
   setDecodeThreads(opts.decodeThreads ?? defaults.decodeThreads);
 
-  const { files } = scanPaths(opts.paths);
-  emit({ type: 'scan', files: files.length });
+  const { files, skipped } = scanPaths(opts.paths);
+  emit({ type: 'scan', files: files.length, skipped });
 
   const model: ResolvedModel = await resolveModel(opts.model, { log: opts.modelLog });
   const store = new AuditStore(opts.db);
