@@ -1,7 +1,8 @@
 /**
- * Benchmark photo sets, made from ../shared/photos (never downloaded): each source re-encoded as JPEG at
- * the chosen size with EXIF orientations 1, 6, 3, 8, then copied N times with a distinct JPEG comment
- * (COM segment) after SOI: distinct sha256 (distinct observations), identical decode work.
+ * Benchmark photo sets, made from ../shared/photos (never downloaded): each source resized (cover) and
+ * encoded once as sRGB JPEG q90 per EXIF orientation 1, 6, 3, 8 (12 sources × 4 = 48 base files), then
+ * copied N times with a distinct JPEG comment (COM segment) after SOI: distinct sha256 (distinct
+ * observations), identical decode work.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -23,8 +24,8 @@ function sources(photosDir: string): string[] {
   );
 }
 
-/** A JPEG comment segment inserted after SOI. */
-function withComment(jpeg: Buffer, text: string): Buffer {
+/** A JPEG comment segment (FF FE, big-endian length including its 2 bytes, text) inserted after SOI. */
+export function withComment(jpeg: Buffer, text: string): Buffer {
   if (jpeg[0] !== 0xff || jpeg[1] !== 0xd8) throw new Error('not a JPEG');
   const body = Buffer.from(text, 'ascii');
   const seg = Buffer.alloc(4 + body.length);
@@ -34,27 +35,58 @@ function withComment(jpeg: Buffer, text: string): Buffer {
   return Buffer.concat([jpeg.subarray(0, 2), seg, jpeg.subarray(2)]);
 }
 
-/** Makes (or reuses) os.tmpdir()/kliq-bench-<size>-<n> with n distinct photos; returns the folder. */
+/** The 48 base JPEGs: every source × every orientation, each encoded once. */
+async function basePhotos(photosDir: string, size: SizeName): Promise<Buffer[]> {
+  const [w, h] = SIZES[size];
+  const threads = sharp.concurrency();
+  sharp.concurrency(os.availableParallelism()); // the engine's 1 thread per decode would make this slow
+  try {
+    const bases: Buffer[] = [];
+    for (const src of sources(photosDir)) {
+      const meta = await sharp(src).metadata();
+      const portrait = (meta.height ?? 0) > (meta.width ?? 0);
+      const [tw, th] = portrait ? [h, w] : [w, h];
+      for (const orientation of ORIENTATIONS) {
+        bases.push(
+          await sharp(src)
+            .resize(tw, th, { fit: 'cover' })
+            .removeAlpha()
+            .toColourspace('srgb') // greyscale sources too: every file costs a 3-channel decode
+            .withMetadata({ orientation })
+            .jpeg({ quality: 90 })
+            .toBuffer(),
+        );
+      }
+    }
+    return bases;
+  } finally {
+    sharp.concurrency(threads);
+  }
+}
+
+/**
+ * Makes (or reuses) os.tmpdir()/kliq-bench-<size>-<n> with n distinct photos; returns the folder. The set
+ * is made beside it and renamed into place, so a folder with `.complete` is always whole.
+ */
 export async function makePhotoSet(photosDir: string, size: SizeName, n: number, log: (s: string) => void): Promise<string> {
   const dir = path.join(os.tmpdir(), `kliq-bench-${size}-${n}`);
-  const done = path.join(dir, '.complete');
-  if (fs.existsSync(done)) return dir;
-  fs.rmSync(dir, { recursive: true, force: true });
-  fs.mkdirSync(dir, { recursive: true });
-  const [w, h] = SIZES[size];
-  const bases: Buffer[] = [];
+  if (fs.existsSync(path.join(dir, '.complete'))) return dir;
   const t0 = performance.now();
-  for (const src of sources(photosDir)) {
-    const meta = await sharp(src).metadata();
-    const portrait = (meta.height ?? 0) > (meta.width ?? 0);
-    const [tw, th] = portrait ? [h, w] : [w, h];
-    const pixels = await sharp(src).resize(tw, th, { fit: 'cover' }).removeAlpha().jpeg({ quality: 90 }).toBuffer();
-    for (const orientation of ORIENTATIONS) bases.push(await sharp(pixels).withMetadata({ orientation }).jpeg({ quality: 90 }).toBuffer());
-  }
+  const bases = await basePhotos(photosDir, size);
   log(`made ${bases.length} base photos at ${size} in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
+  const part = `${dir}.part-${process.pid}`;
+  fs.rmSync(part, { recursive: true, force: true });
+  fs.mkdirSync(part, { recursive: true });
   for (let i = 0; i < n; i++) {
-    fs.writeFileSync(path.join(dir, `p${String(i).padStart(5, '0')}.jpg`), withComment(bases[i % bases.length], `kliq-bench-${i}`));
+    fs.writeFileSync(path.join(part, `p${String(i).padStart(5, '0')}.jpg`), withComment(bases[i % bases.length], `kliq-bench-${i}`));
   }
-  fs.writeFileSync(done, '');
+  fs.writeFileSync(path.join(part, '.complete'), '');
+  if (fs.existsSync(path.join(dir, '.complete'))) {
+    fs.rmSync(part, { recursive: true, force: true }); // another run made it meanwhile
+  } else {
+    fs.rmSync(dir, { recursive: true, force: true }); // an interrupted set
+    fs.renameSync(part, dir);
+  }
+  log(`photo set: ${n} files in ${dir} (${((performance.now() - t0) / 1000).toFixed(1)}s)`);
   return dir;
 }
