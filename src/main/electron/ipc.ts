@@ -1,27 +1,131 @@
 /**
- * IPC wiring: one ipcMain.handle per channel of the preload's contract, each behind a sender check.
+ * IPC wiring: the renderer's one typed contract (src/shared/rpc.ts) over Electron IPC.
+ * - `kliq:call` (invoke): method + params → RpcResponse, answered by the engine's dispatcher
+ *   (createRpcHandler, the same one `kliq-audit serve` uses), behind the sender check.
+ * - `kliq:events` (send): EngineEvent[] batches, at most every 150 ms, to the windows that called.
+ * - `kliq-photo://<observationId>`: a photo's original file for <img> (the page applies EXIF orientation).
  * Handlers stay thin; real work belongs to the engine (src/main/engine), not here.
  */
-import { app, ipcMain, type IpcMainInvokeEvent } from 'electron';
-import { KLIQ_IPC, type KliqChannel } from '../../preload/api';
+import os from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { app, ipcMain, net, protocol, type IpcMainInvokeEvent, type WebContents } from 'electron';
+import { KLIQ_IPC, PHOTO_SCHEME } from '../../preload/api';
+import type { EngineEvent, RpcResponse } from '../../shared/rpc';
+import { createRpcHandler, EngineHost } from '../engine/rpc';
+import { openDb } from '../engine/db';
+import { defaultDbPath } from '../engine/paths';
+import { loadManifest } from '../engine/models/manifest';
 
 /** Decides whether an invoke comes from our own window showing our own page. */
 export type SenderCheck = (event: IpcMainInvokeEvent) => boolean;
 
-function handle<T>(channel: KliqChannel, isTrusted: SenderCheck, fn: (event: IpcMainInvokeEvent) => T | Promise<T>): void {
-  ipcMain.handle(channel, (event) => {
-    if (!isTrusted(event)) {
-      // Do not tell an untrusted caller anything beyond the refusal.
-      throw new Error(`${channel}: refused (untrusted sender)`);
-    }
-    return fn(event);
-  });
+const EVENT_INTERVAL_MS = 150;
+const EVENT_BATCH_MAX = 200;
+
+// Custom schemes must be declared before `ready`; this module is imported by app.ts before it.
+// standard: parsed like http (kliq-photo://<id>); secure: not mixed content; no fetch/CORS/service workers.
+protocol.registerSchemesAsPrivileged([{ scheme: PHOTO_SCHEME, privileges: { standard: true, secure: true, stream: true } }]);
+
+interface Engine {
+  host: EngineHost;
+  handle: (method: string, params: unknown) => Promise<RpcResponse>;
+  photoFile: (observationId: string) => { source_path: string; mime_type: string | null } | undefined;
+  close(): void;
+}
+
+let engine: Engine | null = null;
+let engineError: string | null = null;
+const subscribers = new Set<WebContents>();
+
+/** Opens the user-data database and the engine once, on first use; a failure is reported to every call. */
+function getEngine(): Engine | null {
+  if (engine || engineError) return engine;
+  try {
+    const db = openDb(defaultDbPath());
+    const manifest = loadManifest();
+    const labels = manifest.models.find((m) => m.name === manifest.default)?.labels ?? [];
+    const host = new EngineHost(db, { user: os.userInfo().username, modelLabels: labels });
+    // NOTE(ui): SQL in the shell, as serve.ts does; an EngineHost.photoFile(id) would serve both hosts.
+    const photo = db.prepare<[string], { source_path: string; mime_type: string | null }>('SELECT source_path, mime_type FROM observations WHERE id = ?');
+    const stopEvents = host.onEvent(queueEvent);
+    engine = {
+      host,
+      handle: createRpcHandler(host),
+      photoFile: (id) => photo.get(id),
+      close: () => {
+        stopEvents();
+        for (const i of host.imports.list()) if (i.state === 'running') host.imports.cancel(i.importId);
+        void host.imports.idle().finally(() => db.close());
+      },
+    };
+  } catch (err) {
+    engineError = `cannot open the KLIQ Audit database: ${(err as Error).message}`;
+    console.error(engineError);
+  }
+  return engine;
+}
+
+let pending: EngineEvent[] = [];
+let timer: NodeJS.Timeout | null = null;
+
+function flushEvents(): void {
+  timer = null;
+  const batch = pending;
+  pending = [];
+  if (!batch.length) return;
+  for (const wc of subscribers) if (!wc.isDestroyed()) wc.send(KLIQ_IPC.events, batch);
+}
+
+function queueEvent(e: EngineEvent): void {
+  pending.push(e);
+  if (pending.length >= EVENT_BATCH_MAX) flushEvents();
+  else timer ??= setTimeout(flushEvents, EVENT_INTERVAL_MS);
+}
+
+function subscribe(wc: WebContents): void {
+  if (subscribers.has(wc)) return;
+  subscribers.add(wc);
+  wc.once('destroyed', () => subscribers.delete(wc));
 }
 
 export function registerIpc(isTrusted: SenderCheck): void {
-  handle(KLIQ_IPC.getVersion, isTrusted, () => app.getVersion());
+  ipcMain.handle(KLIQ_IPC.call, async (event, method: unknown, params: unknown): Promise<RpcResponse> => {
+    if (!isTrusted(event)) {
+      // Do not tell an untrusted caller anything beyond the refusal.
+      throw new Error(`${KLIQ_IPC.call}: refused (untrusted sender)`);
+    }
+    subscribe(event.sender);
+    const e = getEngine();
+    if (!e) return { id: 0, ok: false, error: { code: 'failed', message: engineError ?? 'the engine is not available' } };
+    if (typeof method !== 'string') return { id: 0, ok: false, error: { code: 'bad-request', message: 'method must be a string' } };
+    return e.handle(method, params);
+  });
+
+  protocol.handle(PHOTO_SCHEME, async (request) => {
+    const url = new URL(request.url);
+    const id = decodeURIComponent(url.hostname || url.pathname.replace(/^\/+/, ''));
+    if (!/^[A-Za-z0-9_]+$/.test(id)) return new Response('bad photo id', { status: 400 });
+    const row = getEngine()?.photoFile(id);
+    if (!row) return new Response('no such photo', { status: 404 });
+    try {
+      const res = await net.fetch(pathToFileURL(row.source_path).href);
+      return new Response(res.body, { status: res.status, headers: { 'Content-Type': row.mime_type ?? 'application/octet-stream' } });
+    } catch {
+      return new Response('the photo file is gone (moved or deleted)', { status: 410 });
+    }
+  });
+
+  app.once('will-quit', () => {
+    engine?.close();
+    engine = null;
+  });
 }
 
 export function unregisterIpc(): void {
-  for (const channel of Object.values(KLIQ_IPC)) ipcMain.removeHandler(channel);
+  ipcMain.removeHandler(KLIQ_IPC.call);
+  protocol.unhandle(PHOTO_SCHEME);
+  if (timer) clearTimeout(timer);
+  timer = null;
+  pending = [];
+  subscribers.clear();
 }

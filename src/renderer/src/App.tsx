@@ -1,32 +1,122 @@
-import { useEffect, useState } from 'react';
+/**
+ * The shell of the UI: the four screens (Import, Queue, Review, Summary), the queue query they share,
+ * the connection state, and file drops (desktop only: a browser cannot tell a dropped file's path).
+ */
+import { useCallback, useEffect, useRef, useState, type DragEvent } from 'react';
+import { useConnectionState } from './api';
+import { DEFAULT_QUERY, type QueueQuery } from './queue';
+import { ReviewScreen, type ReviewStart } from './review/ReviewScreen';
+import { ImportScreen } from './screens/ImportScreen';
+import { QueueScreen } from './screens/QueueScreen';
+import { SummaryScreen } from './screens/SummaryScreen';
 
-/** `window.kliq` exists only inside the desktop app (preload); a plain browser has none. */
-function useAppVersion(): string | null {
-  const [version, setVersion] = useState<string | null>(null);
-  useEffect(() => {
-    let live = true;
-    window.kliq
-      ?.getVersion()
-      .then((v) => {
-        if (live) setVersion(v);
-      })
-      .catch(() => {
-        /* no version shown: nothing else depends on it */
-      });
-    return () => {
-      live = false;
-    };
-  }, []);
-  return version;
-}
+type Screen = 'import' | 'queue' | 'review' | 'summary';
+const SCREENS: { key: Screen; label: string }[] = [
+  { key: 'import', label: 'Import' },
+  { key: 'queue', label: 'Queue' },
+  { key: 'review', label: 'Review' },
+  { key: 'summary', label: 'Summary' },
+];
 
 export function App() {
-  const version = useAppVersion();
+  const [screen, setScreen] = useState<Screen>('queue');
+  const [query, setQuery] = useState<QueueQuery>(DEFAULT_QUERY);
+  const [cursor, setCursor] = useState(0);
+  const [reviewStart, setReviewStart] = useState<ReviewStart | null>(null);
+  const [dropped, setDropped] = useState<string[]>([]);
+  const [dropNote, setDropNote] = useState<string | null>(null);
+  const connection = useConnectionState();
+  const resume = useRef<ReviewStart | null>(null);
+  const screenRef = useRef(screen);
+  screenRef.current = screen;
+
+  const openReview = useCallback((start: ReviewStart) => {
+    setReviewStart(start);
+    setScreen('review');
+  }, []);
+  const changeQuery = useCallback((q: QueueQuery) => {
+    setQuery(q);
+    setReviewStart(null);
+    resume.current = null;
+  }, []);
+  // Review reports where it is: the queue's cursor follows, and coming back to Review resumes there
+  const onReviewPosition = useCallback((index: number, observationId: string) => {
+    setCursor(index);
+    resume.current = { index, observationId };
+  }, []);
+  const goTo = useCallback((next: Screen) => {
+    if (next === 'review' && screenRef.current !== 'review' && resume.current) setReviewStart(resume.current);
+    setScreen(next);
+  }, []);
+
+  // Alt+1…4 switch screens from anywhere
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (!e.altKey || e.ctrlKey || e.metaKey) return;
+      const i = ['1', '2', '3', '4'].indexOf(e.key);
+      if (i < 0) return;
+      e.preventDefault();
+      goTo(SCREENS[i].key);
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [goTo]);
+
+  const onDragOver = (e: DragEvent) => {
+    if (e.dataTransfer.types.includes('Files')) e.preventDefault();
+  };
+  const onDrop = (e: DragEvent) => {
+    if (!e.dataTransfer.files.length) return;
+    e.preventDefault();
+    setScreen('import');
+    const files = window.kliqFiles;
+    if (!files) {
+      setDropNote('A browser cannot read the path of a dropped file: type the folder path below (or use the desktop app).');
+      return;
+    }
+    const paths = [...e.dataTransfer.files].map((f) => files.pathForFile(f)).filter(Boolean);
+    setDropNote(paths.length ? null : 'Those items have no local path.');
+    setDropped(paths);
+  };
+
   return (
-    <main className="app">
-      <h1>KLIQ Audit</h1>
-      <p>The review UI is coming. For now, run audits with the command line: <code>npm run audit -- &lt;folder&gt;</code>.</p>
-      <p className="version">{version ? `Version ${version}` : 'Running outside the desktop app'}</p>
-    </main>
+    <div className="app" onDragOver={onDragOver} onDrop={onDrop}>
+      <header className="topbar">
+        <span className="brand">KLIQ Audit</span>
+        <nav aria-label="Screens">
+          {SCREENS.map((s, i) => (
+            <button
+              key={s.key}
+              type="button"
+              className={`nav-btn${screen === s.key ? ' is-active' : ''}`}
+              aria-current={screen === s.key ? 'page' : undefined}
+              data-testid={`nav-${s.key}`}
+              title={`${s.label} (Alt+${i + 1})`}
+              onClick={() => goTo(s.key)}
+            >
+              {s.label}
+            </button>
+          ))}
+        </nav>
+        <span className="tool-spacer" />
+        <span className={`conn conn-${connection}`} data-testid="connection" data-state={connection}>
+          {connection === 'open' ? 'Connected' : connection === 'no-token' ? 'No token in the URL' : connection === 'connecting' ? 'Connecting…' : 'Reconnecting…'}
+        </span>
+      </header>
+      <main className="content">
+        {connection === 'no-token' ? (
+          <div className="screen-message">
+            <p>Open the address printed by <code>kliq-audit serve</code>: it carries the per-launch <code>?token=</code> this page needs.</p>
+          </div>
+        ) : (
+          <>
+            {screen === 'import' && <ImportScreen droppedPaths={dropped} dropNote={dropNote} />}
+            {screen === 'queue' && <QueueScreen query={query} onQuery={changeQuery} cursor={cursor} onCursor={setCursor} onOpen={openReview} />}
+            {screen === 'review' && <ReviewScreen query={query} start={reviewStart} onPosition={onReviewPosition} />}
+            {screen === 'summary' && <SummaryScreen query={query} />}
+          </>
+        )}
+      </main>
+    </div>
   );
 }

@@ -1,0 +1,34 @@
+/** The queue the auditor is working on: a filter and a sort, shared by Queue, Review and Summary. */
+import type { QueueFilter, QueueSort } from '../../shared/rpc';
+
+export interface QueueQuery {
+  filter: QueueFilter;
+  sort: QueueSort;
+}
+
+export const DEFAULT_QUERY: QueueQuery = { filter: {}, sort: 'uncertain' };
+
+/** Drops empty values so the filter sent matches what the user sees. */
+export function cleanFilter(f: QueueFilter): QueueFilter {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(f)) if (v !== undefined && v !== '' && v !== null) out[k] = v;
+  return out as QueueFilter;
+}
+
+export function describeFilter(f: QueueFilter): string {
+  const parts: string[] = [];
+  if (f.review) parts.push(f.review);
+  if (f.status) parts.push(`status ${f.status}`);
+  if (f.location) parts.push(`location ${f.location}`);
+  if (f.visit) parts.push(`visit ${f.visit}`);
+  if (f.model) parts.push(`model ${f.model}`);
+  if (f.label) parts.push(`label ${f.label}`);
+  if (f.confMin !== undefined || f.confMax !== undefined) parts.push(`confidence ${pct(f.confMin ?? 0)}–${pct(f.confMax ?? 1)}`);
+  return parts.length ? parts.join(' · ') : 'all photos';
+}
+
+export const pct = (v: number) => `${Math.round(v * 100)} %`;
+
+export function formatConfidence(v: number | null): string {
+  return v === null ? '—' : v.toFixed(2);
+}

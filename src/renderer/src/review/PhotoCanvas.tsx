@@ -1,0 +1,341 @@
+/**
+ * The photo with its boxes: an <img> and an SVG overlay in photo pixels (viewBox = natural size), both
+ * inside one stage scaled and translated by CSS. Zoom to fit / 100 % / wheel around the cursor; pan by
+ * dragging the background, with the middle button, or with Space held; select, move, resize (corner
+ * handles) and draw boxes with the pointer. Edits are reported once, when the pointer is released.
+ */
+import { useCallback, useEffect, useImperativeHandle, useLayoutEffect, useRef, useState, type MouseEvent as ReactMouseEvent, type PointerEvent as ReactPointerEvent, type Ref } from 'react';
+import type { BoundingBox } from '../../../shared/domain';
+import type { ReviewDetection } from '../../../shared/rpc';
+import { boxFromPoints, clamp, CORNERS, cornerPoint, labelColor, MIN_BOX, moveBox, resizeBox, roundBox, sameBox, type Corner, type Size } from './geometry';
+
+export interface CanvasHandle {
+  fit(): void;
+  actualSize(): void;
+}
+
+export interface PanKey {
+  held: boolean;
+  used: boolean;
+}
+
+interface Props {
+  ref?: Ref<CanvasHandle>;
+  src: string;
+  /** Size known from the queue row (before the image loads); the image's natural size wins. */
+  size: Size | null;
+  detections: readonly ReviewDetection[];
+  selectedId: number | null;
+  drawing: boolean;
+  /** A box drawn and sent, not yet confirmed by the engine. */
+  pendingBox: BoundingBox | null;
+  panKey: { current: PanKey };
+  onSelect(id: number | null): void;
+  onCommitBox(id: number, box: BoundingBox): void;
+  onDraw(box: BoundingBox): void;
+  onOpenPicker(id: number): void;
+}
+
+interface View {
+  scale: number;
+  tx: number;
+  ty: number;
+  fit: boolean;
+}
+
+type Drag =
+  | { kind: 'pan'; x0: number; y0: number; tx0: number; ty0: number; moved: boolean; deselect: boolean }
+  | { kind: 'move'; id: number; px0: number; py0: number; x0: number; y0: number; box0: BoundingBox; box: BoundingBox; moved: boolean }
+  | { kind: 'resize'; id: number; corner: Corner; box0: BoundingBox; box: BoundingBox }
+  | { kind: 'draw'; px0: number; py0: number; box: BoundingBox };
+
+const MIN_SCALE = 0.02;
+const MAX_SCALE = 32;
+const DRAG_THRESHOLD = 3;
+/** Boxes narrower than this on screen get no text label (hover shows it). */
+const LABEL_MIN_PX = 56;
+
+export function PhotoCanvas(props: Props) {
+  const { src, detections, selectedId, drawing, pendingBox, panKey, onSelect, onCommitBox, onDraw, onOpenPicker } = props;
+  const viewport = useRef<HTMLDivElement>(null);
+  const [natural, setNatural] = useState<Size | null>(null);
+  const [loaded, setLoaded] = useState<'loading' | 'ok' | 'error'>('loading');
+  const [vp, setVp] = useState<Size>({ width: 0, height: 0 });
+  const [view, setView] = useState<View>({ scale: 1, tx: 0, ty: 0, fit: true });
+  const [drag, setDrag] = useState<Drag | null>(null);
+  const size = natural ?? props.size;
+  const viewRef = useRef(view);
+  viewRef.current = view;
+
+  // a new photo: forget the previous one's size and go back to fit
+  useLayoutEffect(() => {
+    setNatural(null);
+    setLoaded('loading');
+    setDrag(null);
+    setView((v) => ({ ...v, fit: true }));
+  }, [src]);
+
+  useLayoutEffect(() => {
+    const el = viewport.current;
+    if (!el) return;
+    const ro = new ResizeObserver(() => setVp({ width: el.clientWidth, height: el.clientHeight }));
+    ro.observe(el);
+    setVp({ width: el.clientWidth, height: el.clientHeight });
+    return () => ro.disconnect();
+  }, []);
+
+  const fitView = useCallback((): View | null => {
+    if (!size || !vp.width || !vp.height) return null;
+    const scale = Math.min(vp.width / size.width, vp.height / size.height);
+    return { scale, tx: (vp.width - size.width * scale) / 2, ty: (vp.height - size.height * scale) / 2, fit: true };
+  }, [size, vp]);
+
+  // keep fitting while in fit mode (new photo, window resized)
+  useLayoutEffect(() => {
+    if (!view.fit) return;
+    const f = fitView();
+    if (f && (f.scale !== view.scale || f.tx !== view.tx || f.ty !== view.ty)) setView(f);
+  }, [fitView, view]);
+
+  const zoomAt = useCallback((factor: number, cx: number, cy: number) => {
+    setView((v) => {
+      const scale = clamp(v.scale * factor, MIN_SCALE, MAX_SCALE);
+      const k = scale / v.scale;
+      return { scale, tx: cx - (cx - v.tx) * k, ty: cy - (cy - v.ty) * k, fit: false };
+    });
+  }, []);
+
+  useImperativeHandle(
+    props.ref,
+    () => ({
+      fit: () => {
+        const f = fitView();
+        if (f) setView(f);
+      },
+      actualSize: () => zoomAt(1 / viewRef.current.scale, vp.width / 2, vp.height / 2),
+    }),
+    [fitView, zoomAt, vp],
+  );
+
+  // wheel zoom around the cursor (a non-passive listener: the page must not scroll)
+  useEffect(() => {
+    const el = viewport.current;
+    if (!el) return;
+    const onWheel = (e: WheelEvent) => {
+      e.preventDefault();
+      const r = el.getBoundingClientRect();
+      const dy = e.deltaMode === 1 ? e.deltaY * 16 : e.deltaMode === 2 ? e.deltaY * 400 : e.deltaY;
+      zoomAt(Math.exp(-dy * 0.0015), e.clientX - r.left, e.clientY - r.top);
+    };
+    el.addEventListener('wheel', onWheel, { passive: false });
+    return () => el.removeEventListener('wheel', onWheel);
+  }, [zoomAt]);
+
+  const toPhoto = (e: { clientX: number; clientY: number }): [number, number] => {
+    const r = viewport.current!.getBoundingClientRect();
+    const v = viewRef.current;
+    return [(e.clientX - r.left - v.tx) / v.scale, (e.clientY - r.top - v.ty) / v.scale];
+  };
+
+  const onPointerDown = (e: ReactPointerEvent<HTMLDivElement>) => {
+    if (e.button !== 0 && e.button !== 1) return;
+    const el = viewport.current!;
+    el.focus({ preventScroll: true });
+    const target = e.target as Element;
+    const [px, py] = toPhoto(e);
+    const v = viewRef.current;
+    let next: Drag | null = null;
+    if (e.button === 1 || panKey.current.held) {
+      panKey.current.used = true;
+      next = { kind: 'pan', x0: e.clientX, y0: e.clientY, tx0: v.tx, ty0: v.ty, moved: false, deselect: false };
+    } else if (drawing && size) {
+      next = { kind: 'draw', px0: px, py0: py, box: boxFromPoints(px, py, px, py, size) };
+    } else {
+      const handle = target.closest('[data-handle]')?.getAttribute('data-handle') as Corner | null | undefined;
+      const boxId = Number(target.closest('[data-box-id]')?.getAttribute('data-box-id') ?? NaN);
+      const selected = detections.find((d) => d.id === selectedId);
+      if (handle && selected) {
+        next = { kind: 'resize', id: selected.id, corner: handle, box0: selected.boundingBox, box: selected.boundingBox };
+      } else if (Number.isFinite(boxId)) {
+        const d = detections.find((x) => x.id === boxId);
+        if (d) {
+          onSelect(d.id);
+          next = { kind: 'move', id: d.id, px0: px, py0: py, x0: e.clientX, y0: e.clientY, box0: d.boundingBox, box: d.boundingBox, moved: false };
+        }
+      } else {
+        next = { kind: 'pan', x0: e.clientX, y0: e.clientY, tx0: v.tx, ty0: v.ty, moved: false, deselect: true };
+      }
+    }
+    if (!next) return;
+    e.preventDefault();
+    el.setPointerCapture(e.pointerId);
+    setDrag(next);
+  };
+
+  const onPointerMove = (e: ReactPointerEvent<HTMLDivElement>) => {
+    if (!drag || !size) return;
+    const [px, py] = toPhoto(e);
+    switch (drag.kind) {
+      case 'pan': {
+        const dx = e.clientX - drag.x0;
+        const dy = e.clientY - drag.y0;
+        const moved = drag.moved || Math.hypot(dx, dy) > DRAG_THRESHOLD;
+        if (moved) setView((v) => ({ ...v, tx: drag.tx0 + dx, ty: drag.ty0 + dy, fit: false }));
+        if (moved !== drag.moved) setDrag({ ...drag, moved });
+        break;
+      }
+      case 'move': {
+        const moved = drag.moved || Math.hypot(e.clientX - drag.x0, e.clientY - drag.y0) > DRAG_THRESHOLD;
+        if (!moved) break;
+        setDrag({ ...drag, moved, box: moveBox(drag.box0, Math.round(px - drag.px0), Math.round(py - drag.py0), size) });
+        break;
+      }
+      case 'resize':
+        setDrag({ ...drag, box: resizeBox(drag.box0, drag.corner, Math.round(px), Math.round(py), size) });
+        break;
+      case 'draw':
+        setDrag({ ...drag, box: boxFromPoints(drag.px0, drag.py0, px, py, size) });
+        break;
+    }
+  };
+
+  const onPointerUp = (e: ReactPointerEvent<HTMLDivElement>) => {
+    const d = drag;
+    if (!d) return;
+    viewport.current?.releasePointerCapture(e.pointerId);
+    setDrag(null);
+    switch (d.kind) {
+      case 'pan':
+        if (!d.moved && d.deselect) onSelect(null);
+        break;
+      case 'move':
+      case 'resize':
+        if (!sameBox(d.box, d.box0)) onCommitBox(d.id, roundBox(d.box));
+        break;
+      case 'draw': {
+        const s = viewRef.current.scale;
+        if (d.box.width * s >= 4 && d.box.height * s >= 4 && d.box.width >= MIN_BOX && d.box.height >= MIN_BOX) onDraw(roundBox(d.box));
+        break;
+      }
+    }
+  };
+
+  const onDoubleClick = (e: ReactMouseEvent) => {
+    const boxId = Number((e.target as Element).closest('[data-box-id]')?.getAttribute('data-box-id') ?? NaN);
+    if (Number.isFinite(boxId)) onOpenPicker(boxId);
+  };
+
+  const s = view.scale;
+  // larger boxes first, so smaller ones (drawn later, on top) stay clickable
+  const ordered = [...detections].sort((a, b) => b.boundingBox.width * b.boundingBox.height - a.boundingBox.width * a.boundingBox.height);
+  const boxOf = (d: ReviewDetection) => (drag && (drag.kind === 'move' || drag.kind === 'resize') && drag.id === d.id ? drag.box : d.boundingBox);
+  const selected = detections.find((d) => d.id === selectedId) ?? null;
+  const font = 12 / s;
+  const handle = 9 / s;
+
+  const cls = ['viewport', drawing ? 'is-drawing' : '', drag?.kind === 'pan' && drag.moved ? 'is-panning' : '', s >= 3 ? 'is-pixelated' : ''].join(' ');
+
+  return (
+    <div
+      ref={viewport}
+      className={cls}
+      tabIndex={0}
+      data-testid="review-viewport"
+      aria-label="Photo with detection boxes"
+      onPointerDown={onPointerDown}
+      onPointerMove={onPointerMove}
+      onPointerUp={onPointerUp}
+      onPointerCancel={onPointerUp}
+      onDoubleClick={onDoubleClick}
+      onContextMenu={(e) => e.preventDefault()}
+    >
+      {size && (
+        <div className="stage" style={{ width: size.width, height: size.height, transform: `translate(${view.tx}px, ${view.ty}px) scale(${s})` }}>
+          <img
+            key={src}
+            src={src}
+            alt=""
+            draggable={false}
+            data-testid="review-image"
+            width={size.width}
+            height={size.height}
+            onLoad={(e) => {
+              const img = e.currentTarget;
+              setLoaded('ok');
+              if (img.naturalWidth && img.naturalHeight && (img.naturalWidth !== size.width || img.naturalHeight !== size.height)) {
+                setNatural({ width: img.naturalWidth, height: img.naturalHeight });
+              }
+            }}
+            onError={() => setLoaded('error')}
+          />
+          <svg className="overlay" data-testid="review-overlay" viewBox={`0 0 ${size.width} ${size.height}`} width={size.width} height={size.height}>
+            {ordered.map((d) => {
+              const b = boxOf(d);
+              const isSel = d.id === selectedId;
+              const color = labelColor(d.objectName);
+              return (
+                <g
+                  key={d.id}
+                  data-testid="box"
+                  data-id={d.id}
+                  data-label={d.objectName}
+                  data-selected={isSel ? 'true' : 'false'}
+                  className={`box${isSel ? ' is-selected' : ''}${d.source === 'user' ? ' is-user' : ''}`}
+                  style={{ color }}
+                >
+                  <rect className="halo" x={b.x} y={b.y} width={b.width} height={b.height} vectorEffect="non-scaling-stroke" />
+                  <rect data-box-id={d.id} x={b.x} y={b.y} width={b.width} height={b.height} vectorEffect="non-scaling-stroke">
+                    <title>{`${d.objectName} ${d.confidence.toFixed(2)}${d.source === 'user' ? ' (drawn)' : d.corrected ? ' (corrected)' : ''}`}</title>
+                  </rect>
+                  {/* labels only where they fit on screen, so dense shelves stay readable */}
+                  {(isSel || b.width * s >= LABEL_MIN_PX) && (
+                    <text x={b.x} y={b.y - 3 / s} fontSize={font}>
+                      {d.objectName}
+                      {d.source === 'model' && !d.corrected ? ` ${d.confidence.toFixed(2)}` : ''}
+                    </text>
+                  )}
+                </g>
+              );
+            })}
+            {selected &&
+              CORNERS.map((c) => {
+                const [cx, cy] = cornerPoint(boxOf(selected), c);
+                return (
+                  <rect
+                    key={c}
+                    className={`handle handle-${c}`}
+                    data-handle={c}
+                    data-testid={`handle-${c}`}
+                    x={cx - handle / 2}
+                    y={cy - handle / 2}
+                    width={handle}
+                    height={handle}
+                    vectorEffect="non-scaling-stroke"
+                  />
+                );
+              })}
+            {drag?.kind === 'draw' && <rect className="drawing" x={drag.box.x} y={drag.box.y} width={drag.box.width} height={drag.box.height} vectorEffect="non-scaling-stroke" />}
+            {pendingBox && <rect className="drawing is-pending" x={pendingBox.x} y={pendingBox.y} width={pendingBox.width} height={pendingBox.height} vectorEffect="non-scaling-stroke" />}
+          </svg>
+        </div>
+      )}
+      {!size && (
+        // size unknown until the file loads: a hidden probe reads it
+        <img
+          key={src}
+          className="size-probe"
+          src={src}
+          alt=""
+          onLoad={(e) => setNatural({ width: e.currentTarget.naturalWidth, height: e.currentTarget.naturalHeight })}
+          onError={() => setLoaded('error')}
+        />
+      )}
+      {loaded === 'loading' && <div className="viewport-note">Loading photo…</div>}
+      {loaded === 'error' && <div className="viewport-note is-error">The photo file cannot be shown (moved or deleted?)</div>}
+      <div className="zoom-badge" data-testid="zoom-level">
+        {view.fit ? 'Fit · ' : ''}
+        {Math.round(s * 100)} %
+      </div>
+    </div>
+  );
+}

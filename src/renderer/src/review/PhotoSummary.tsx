@@ -1,0 +1,74 @@
+/** The side panel of Review: the photo's facts and its CV summary (from `photo`). */
+import type { PhotoDetail } from '../../../shared/rpc';
+import { formatConfidence, pct } from '../queue';
+import { labelColor } from './geometry';
+
+export function PhotoSummary({ detail }: { detail: PhotoDetail }) {
+  const { item, summary, labelCounts } = detail;
+  const max = Math.max(1, ...labelCounts.map((l) => l.n));
+  return (
+    <aside className="side-panel" data-testid="photo-summary">
+      <h2 className="panel-title" title={item.sourcePath}>
+        {item.fileName}
+      </h2>
+      <dl className="facts">
+        <dt>Review</dt>
+        <dd>
+          <span className={`badge review-${item.review}`} data-testid="photo-review-state">
+            {item.review}
+          </span>
+          {item.flagReason && <span className="flag-reason"> {item.flagReason}</span>}
+        </dd>
+        <dt>Location</dt>
+        <dd>{item.location ?? '—'}</dd>
+        <dt>Visit</dt>
+        <dd>{item.visit ?? '—'}</dd>
+        <dt>Model</dt>
+        <dd>{item.model ?? '—'}</dd>
+        <dt>Size</dt>
+        <dd>{item.width && item.height ? `${item.width} × ${item.height}` : '—'}</dd>
+        <dt>Top conf.</dt>
+        <dd>{formatConfidence(item.topConfidence)}</dd>
+      </dl>
+      <div className="stats">
+        <div className="stat">
+          <b data-testid="sum-total">{summary.totalProducts}</b>
+          <span>products</span>
+        </div>
+        <div className="stat">
+          <b data-testid="sum-unique">{summary.uniqueSKUs}</b>
+          <span>unique SKUs</span>
+        </div>
+        <div className="stat">
+          <b>{summary.complianceScore === null ? '—' : pct(summary.complianceScore)}</b>
+          <span>compliance</span>
+        </div>
+      </div>
+      <div className="oos">
+        <span className="muted">Out of stock: </span>
+        {summary.outOfStock === null ? <span className="muted">no expected list</span> : summary.outOfStock.length ? summary.outOfStock.join(', ') : 'none'}
+      </div>
+      <table className="counts" data-testid="photo-label-counts">
+        <tbody>
+          {labelCounts.map((l) => (
+            <tr key={l.name}>
+              <td>
+                <span className="swatch" style={{ background: labelColor(l.name) }} />
+                {l.name}
+              </td>
+              <td className="num">{l.n}</td>
+              <td className="bar-cell">
+                <span className="bar" style={{ width: `${(l.n / max) * 100}%` }} />
+              </td>
+            </tr>
+          ))}
+          {!labelCounts.length && (
+            <tr>
+              <td className="muted">No boxes.</td>
+            </tr>
+          )}
+        </tbody>
+      </table>
+    </aside>
+  );
+}

@@ -1,0 +1,435 @@
+/**
+ * Review: one photo at a time, in the queue's order. Keyboard first (see ./shortcuts.ts); every edit
+ * goes to the engine at once (./useEdits.ts); the next and previous photos are prefetched.
+ */
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import type { BoundingBox } from '../../../shared/domain';
+import type { CatalogEntry, PhotoDetail, QueueItem, ReviewDetection } from '../../../shared/rpc';
+import { errorMessage, useApi } from '../api';
+import type { QueueQuery } from '../queue';
+import { describeFilter } from '../queue';
+import { CatalogPicker } from './CatalogPicker';
+import { FlagPrompt } from './FlagPrompt';
+import { moveBox } from './geometry';
+import { QueueSnapshot } from './navigator';
+import { PhotoCanvas, type CanvasHandle, type PanKey } from './PhotoCanvas';
+import { PhotoSummary } from './PhotoSummary';
+import { ShortcutsOverlay } from './ShortcutsOverlay';
+import { useEdits } from './useEdits';
+import { useReviewKeys, type ReviewKeyActions } from './useReviewKeys';
+import { LabelBar, ReviewToolbar } from './ReviewToolbar';
+import { usePhotoCache } from './usePhotoCache';
+
+export interface ReviewStart {
+  index: number;
+  observationId: string;
+  seed?: { offset: number; total: number; items: QueueItem[] };
+}
+
+type Overlay = null | 'help' | 'flag' | { picker: 'box' | 'draw-label'; boxId: number | null };
+
+const THRESHOLD_KEY = 'kliq.review.threshold';
+
+interface Props {
+  query: QueueQuery;
+  start: ReviewStart | null;
+  onPosition(index: number, observationId: string): void;
+}
+
+export function ReviewScreen({ query, start, onPosition }: Props) {
+  const api = useApi();
+  const cache = usePhotoCache();
+  const canvas = useRef<CanvasHandle>(null);
+  const panKey = useRef<PanKey>({ held: false, used: false });
+
+  const [nav, setNav] = useState<{ snapshot: QueueSnapshot; pos: number } | null>(null);
+  const [navError, setNavError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [detail, setDetail] = useState<PhotoDetail | null>(null);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const [dets, setDets] = useState<ReviewDetection[]>([]);
+  const [selectedId, setSelectedId] = useState<number | null>(null);
+  const [drawing, setDrawing] = useState(false);
+  const [overlay, setOverlay] = useState<Overlay>(null);
+  const [topLabels, setTopLabels] = useState<CatalogEntry[]>([]);
+  const [drawLabel, setDrawLabel] = useState<string | null>(null);
+  const [threshold, setThreshold] = useState(() => Number(localStorage.getItem(THRESHOLD_KEY) ?? 0) || 0);
+
+  const item = nav ? nav.snapshot.items[nav.pos] : null;
+  const observationId = item?.observationId ?? null;
+  const positionRef = useRef(onPosition);
+  positionRef.current = onPosition;
+  useEffect(() => {
+    if (nav && observationId) positionRef.current(nav.snapshot.offsetOf(nav.pos), observationId);
+  }, [nav, observationId]);
+  const currentObs = useRef<string | null>(null);
+  currentObs.current = observationId;
+
+  // --- loading -------------------------------------------------------------------------------
+
+  const show = useCallback((d: PhotoDetail) => {
+    if (d.item.observationId !== currentObs.current) return;
+    setDetail(d);
+    setDets(d.detections);
+    setLoadError(null);
+  }, []);
+
+  const edits = useEdits({
+    observationId,
+    dets,
+    setDets,
+    select: setSelectedId,
+    reload: (obs) => {
+      cache.invalidate(obs);
+      void cache
+        .get(obs, true)
+        .then(show)
+        .catch((err: unknown) => setLoadError(errorMessage(err)));
+    },
+    onSaved: (obs) => {
+      // refresh the summary panel (and check the screen against the engine) once the edits have landed
+      cache.invalidate(obs);
+      const seqAtStart = edits.seq.current;
+      void cache
+        .get(obs, true)
+        .then((d) => {
+          if (d.item.observationId !== currentObs.current) return;
+          setDetail(d);
+          if (edits.seq.current === seqAtStart) setDets(d.detections);
+        })
+        .catch(() => undefined);
+    },
+  });
+
+  // open the snapshot of the queue
+  useEffect(() => {
+    let live = true;
+    const snapshot = new QueueSnapshot((offset, limit) => api.call('queue', { filter: query.filter, sort: query.sort, offset, limit }));
+    const open = async () => {
+      const index = start?.index ?? 0;
+      let pos: number;
+      if (start) {
+        pos = await snapshot.init(index, start.observationId, start.seed);
+        if (pos < 0) {
+          const d = await api.call('photo', { observationId: start.observationId });
+          snapshot.initSingle(d.item, index);
+          pos = 0;
+        }
+      } else {
+        const r = await api.call('queue', { filter: query.filter, sort: query.sort, offset: 0, limit: 1 });
+        if (!r.items.length) throw new Error(`The queue is empty (${describeFilter(query.filter)}).`);
+        pos = await snapshot.init(0, r.items[0].observationId);
+      }
+      if (live) setNav({ snapshot, pos: Math.max(0, pos) });
+    };
+    open().catch((err: unknown) => live && setNavError(errorMessage(err)));
+    return () => {
+      live = false;
+    };
+  }, [api, query, start]);
+
+  // show the current photo; prefetch its neighbours
+  useEffect(() => {
+    if (!nav || !observationId) return;
+    let live = true;
+    setSelectedId(null);
+    setDrawing(false);
+    setLoadError(null);
+    // a prefetched photo shows with its boxes in this very frame; otherwise no boxes of the previous
+    // photo may linger (nor be selected) while this one's detail is on its way
+    const ready = edits.hasPending(observationId) ? undefined : cache.peek(observationId);
+    if (ready) show(ready);
+    else {
+      setDetail(null);
+      setDets([]);
+      void edits
+        .settled(observationId)
+        .then(() => cache.get(observationId))
+        .then((d) => live && show(d))
+        .catch((err: unknown) => live && setLoadError(errorMessage(err)));
+    }
+    const { snapshot, pos } = nav;
+    const prefetchNext = async () => {
+      if (pos + 1 >= snapshot.items.length) await snapshot.extendForward().catch(() => false);
+      const next = snapshot.items[pos + 1];
+      if (next && live) cache.prefetch(next.observationId);
+      const prev = snapshot.items[pos - 1];
+      if (prev && live) cache.prefetch(prev.observationId);
+    };
+    void prefetchNext();
+    return () => {
+      live = false;
+    };
+  }, [nav, observationId, cache, show]);
+
+  // the labels behind 1–9, most used first (refreshed per photo: uses change as the auditor works)
+  useEffect(() => {
+    let live = true;
+    api
+      .call('catalog', { query: '', limit: 9 })
+      .then((r) => {
+        if (!live) return;
+        const top = [...r].sort((a, b) => b.uses - a.uses).slice(0, 9);
+        setTopLabels(top);
+        setDrawLabel((l) => l ?? top[0]?.label ?? null);
+      })
+      .catch(() => undefined);
+    return () => {
+      live = false;
+    };
+  }, [api, observationId]);
+
+  useEffect(() => {
+    localStorage.setItem(THRESHOLD_KEY, String(threshold));
+  }, [threshold]);
+
+  const visible = useMemo(() => dets.filter((d) => d.confidence >= threshold), [dets, threshold]);
+  useEffect(() => {
+    if (selectedId !== null && !visible.some((d) => d.id === selectedId)) setSelectedId(null);
+  }, [visible, selectedId]);
+
+  // --- navigation and review -----------------------------------------------------------------
+
+  const go = useCallback(
+    async (delta: 1 | -1) => {
+      if (!nav) return;
+      const { snapshot, pos } = nav;
+      setNotice(null);
+      if (delta === 1 && pos + 1 >= snapshot.items.length) {
+        const more = await snapshot.extendForward().catch((err: unknown) => {
+          setNotice(errorMessage(err));
+          return false;
+        });
+        if (!more) {
+          setNotice('End of the queue.');
+          return;
+        }
+      }
+      if (delta === -1 && pos === 0) {
+        const before = snapshot.items.length;
+        const more = await snapshot.extendBackward().catch(() => false);
+        if (!more) {
+          setNotice('Start of the queue.');
+          return;
+        }
+        setNav({ snapshot, pos: snapshot.items.length - before - 1 });
+        return;
+      }
+      setNav({ snapshot, pos: pos + delta });
+    },
+    [nav],
+  );
+
+  const setReview = useCallback(
+    (review: 'reviewed' | 'flagged', reason?: string) => {
+      if (!nav || !item) return;
+      const obs = item.observationId;
+      nav.snapshot.markChanged(obs);
+      nav.snapshot.replace({ ...item, review, flagReason: reason ?? null });
+      void edits
+        .run(obs, () => api.call('setReview', { observationId: obs, review, reason }))
+        .then((updated) => {
+          nav.snapshot.replace(updated);
+          cache.invalidate(obs);
+          setDetail((d) => (d && d.item.observationId === obs ? { ...d, item: updated } : d));
+        })
+        .catch(() => undefined);
+      void go(1);
+    },
+    [api, cache, edits, go, item, nav],
+  );
+
+  // --- edits ---------------------------------------------------------------------------------
+
+  const markChanged = () => {
+    if (nav && observationId) nav.snapshot.markChanged(observationId);
+  };
+  const relabel = (id: number, label: string) => {
+    markChanged();
+    edits.update(id, { objectName: label });
+    setDrawLabel(label);
+  };
+  const assignLabel = (label: string) => {
+    if (selectedId !== null) relabel(selectedId, label);
+    else setDrawLabel(label);
+  };
+  const onCommitBox = (id: number, boundingBox: BoundingBox) => {
+    markChanged();
+    edits.update(id, { boundingBox });
+  };
+  const onDraw = (box: BoundingBox) => {
+    setDrawing(false);
+    if (!drawLabel) {
+      edits.setSave({ state: 'error', message: 'No label to draw with: pick one with l first.' });
+      return;
+    }
+    markChanged();
+    edits.add(drawLabel, box);
+  };
+  const removeSelected = () => {
+    if (selectedId === null) return;
+    markChanged();
+    edits.remove(selectedId);
+  };
+  const nudge = (dx: number, dy: number) => {
+    const d = dets.find((x) => x.id === selectedId);
+    const size = detail?.item.width && detail.item.height ? { width: detail.item.width, height: detail.item.height } : null;
+    if (!d || !size) return;
+    markChanged();
+    edits.update(d.id, { boundingBox: moveBox(d.boundingBox, dx, dy, size) });
+  };
+  const cycleBox = (delta: 1 | -1) => {
+    if (!visible.length) return;
+    const i = visible.findIndex((d) => d.id === selectedId);
+    const next = i < 0 ? (delta === 1 ? 0 : visible.length - 1) : (i + delta + visible.length) % visible.length;
+    setSelectedId(visible[next].id);
+  };
+
+  // --- commands: keys and toolbar -----------------------------------------------------------
+
+  const undoRedo = (redo: boolean) => {
+    markChanged();
+    if (redo) edits.redo();
+    else edits.undo();
+  };
+  const actions: ReviewKeyActions = {
+    blocked: overlay !== null,
+    hasSelection: selectedId !== null,
+    undo: () => undoRedo(false),
+    redo: () => undoRedo(true),
+    nudge,
+    next: () => void go(1),
+    previous: () => void go(-1),
+    accept: () => setReview('reviewed'),
+    flag: () => setOverlay('flag'),
+    help: () => setOverlay('help'),
+    escape: () => (drawing ? setDrawing(false) : setSelectedId(null)),
+    fit: () => canvas.current?.fit(),
+    actualSize: () => canvas.current?.actualSize(),
+    draw: () => {
+      setSelectedId(null);
+      setDrawing(true);
+    },
+    remove: removeSelected,
+    picker: () => setOverlay({ picker: selectedId !== null ? 'box' : 'draw-label', boxId: selectedId }),
+    cycle: cycleBox,
+    label: (n) => {
+      const entry = topLabels[n - 1];
+      if (entry) assignLabel(entry.label);
+    },
+  };
+  useReviewKeys(actions, panKey);
+
+  // --- render --------------------------------------------------------------------------------
+
+  if (navError) {
+    return (
+      <div className="screen-message" data-testid="review-screen">
+        <p>{navError}</p>
+      </div>
+    );
+  }
+  if (!nav || !item) {
+    return (
+      <div className="screen-message" data-testid="review-screen">
+        <p>Opening the queue…</p>
+      </div>
+    );
+  }
+
+  const selected = dets.find((d) => d.id === selectedId) ?? null;
+  const size = item.width && item.height ? { width: item.width, height: item.height } : null;
+  const total = nav.snapshot.total;
+  const pickerTarget = overlay && typeof overlay === 'object' ? overlay : null;
+
+  return (
+    <div className="review" data-testid="review-screen" data-observation-id={item.observationId} data-ready={detail?.item.observationId === item.observationId}>
+      <ReviewToolbar
+        actions={actions}
+        position={`${(nav.snapshot.offsetOf(nav.pos) + 1).toLocaleString()} / ${Math.max(total, nav.snapshot.items.length).toLocaleString()}`}
+        drawing={drawing}
+        canDelete={!!selected}
+        canUndo={edits.canUndo}
+        canRedo={edits.canRedo}
+        threshold={threshold}
+        onThreshold={setThreshold}
+        save={edits.save}
+      />
+      <LabelBar
+        boxLabel={selected?.objectName ?? null}
+        drawLabel={drawLabel}
+        topLabels={topLabels}
+        shown={visible.length}
+        total={dets.length}
+        onAssign={assignLabel}
+        onPicker={actions.picker}
+      />
+
+      <div className="review-body">
+        <div className="canvas-wrap">
+          <PhotoCanvas
+            ref={canvas}
+            src={api.photoUrl(item.observationId)}
+            size={size}
+            detections={visible}
+            selectedId={selectedId}
+            drawing={drawing}
+            pendingBox={edits.pendingBox}
+            panKey={panKey}
+            onSelect={setSelectedId}
+            onCommitBox={onCommitBox}
+            onDraw={onDraw}
+            onOpenPicker={(id) => {
+              setSelectedId(id);
+              setOverlay({ picker: 'box', boxId: id });
+            }}
+          />
+          {loadError && <div className="viewport-note is-error">{loadError}</div>}
+          {item.status === 'failed' && <div className="viewport-note is-error">This photo failed: {item.error}</div>}
+          {notice && (
+            <div className="notice" role="status" data-testid="review-notice">
+              {notice}
+            </div>
+          )}
+          {drawing && <div className="mode-hint">Drag to draw a “{drawLabel}” box · Esc to stop</div>}
+        </div>
+        {detail ? <PhotoSummary detail={detail} /> : <aside className="side-panel muted">Loading…</aside>}
+      </div>
+
+      <div className="statusbar">
+        <span data-testid="review-filename" title={item.sourcePath}>
+          {item.fileName}
+        </span>
+        <span className={`badge review-${item.review}`} data-testid="review-state">
+          {item.review}
+        </span>
+        <span className="muted">{describeFilter(query.filter)}</span>
+        <span className="tool-spacer" />
+        <span className="muted">Press ? for shortcuts</span>
+      </div>
+
+      {overlay === 'help' && <ShortcutsOverlay onClose={() => setOverlay(null)} />}
+      {overlay === 'flag' && (
+        <FlagPrompt
+          onClose={() => setOverlay(null)}
+          onFlag={(reason) => {
+            setOverlay(null);
+            setReview('flagged', reason);
+          }}
+        />
+      )}
+      {pickerTarget && (
+        <CatalogPicker
+          title={pickerTarget.picker === 'box' ? 'Relabel the box' : 'Label for new boxes'}
+          current={pickerTarget.picker === 'box' ? (dets.find((d) => d.id === pickerTarget.boxId)?.objectName ?? null) : drawLabel}
+          onClose={() => setOverlay(null)}
+          onPick={(label) => {
+            setOverlay(null);
+            if (pickerTarget.picker === 'box' && pickerTarget.boxId !== null) relabel(pickerTarget.boxId, label);
+            else setDrawLabel(label);
+          }}
+        />
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,60 @@
+/** Box arithmetic in photo pixels (the oriented photo's naturalWidth × naturalHeight space). */
+import type { BoundingBox } from '../../../shared/domain';
+
+export type Corner = 'nw' | 'ne' | 'sw' | 'se';
+export const CORNERS: readonly Corner[] = ['nw', 'ne', 'sw', 'se'];
+export const MIN_BOX = 2;
+
+export interface Size {
+  width: number;
+  height: number;
+}
+
+const round = (v: number) => Math.round(v * 10) / 10;
+
+export function roundBox(b: BoundingBox): BoundingBox {
+  return { x: round(b.x), y: round(b.y), width: round(b.width), height: round(b.height) };
+}
+
+/** Moves a box by (dx, dy), kept inside the photo. */
+export function moveBox(b: BoundingBox, dx: number, dy: number, size: Size): BoundingBox {
+  const x = Math.min(Math.max(0, b.x + dx), Math.max(0, size.width - b.width));
+  const y = Math.min(Math.max(0, b.y + dy), Math.max(0, size.height - b.height));
+  return { ...b, x, y };
+}
+
+/** The box spanned by two points, clipped to the photo. */
+export function boxFromPoints(ax: number, ay: number, bx: number, by: number, size: Size): BoundingBox {
+  const x0 = clamp(Math.min(ax, bx), 0, size.width);
+  const y0 = clamp(Math.min(ay, by), 0, size.height);
+  const x1 = clamp(Math.max(ax, bx), 0, size.width);
+  const y1 = clamp(Math.max(ay, by), 0, size.height);
+  return { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
+}
+
+/** Drags one corner to (px, py); the opposite corner stays. */
+export function resizeBox(b: BoundingBox, corner: Corner, px: number, py: number, size: Size): BoundingBox {
+  const fx = corner === 'nw' || corner === 'sw' ? b.x + b.width : b.x;
+  const fy = corner === 'nw' || corner === 'ne' ? b.y + b.height : b.y;
+  const r = boxFromPoints(fx, fy, px, py, size);
+  return { ...r, width: Math.max(MIN_BOX, r.width), height: Math.max(MIN_BOX, r.height) };
+}
+
+export function cornerPoint(b: BoundingBox, c: Corner): [number, number] {
+  return [c === 'nw' || c === 'sw' ? b.x : b.x + b.width, c === 'nw' || c === 'ne' ? b.y : b.y + b.height];
+}
+
+export function sameBox(a: BoundingBox, b: BoundingBox): boolean {
+  return Math.abs(a.x - b.x) < 0.05 && Math.abs(a.y - b.y) < 0.05 && Math.abs(a.width - b.width) < 0.05 && Math.abs(a.height - b.height) < 0.05;
+}
+
+export function clamp(v: number, lo: number, hi: number): number {
+  return Math.min(hi, Math.max(lo, v));
+}
+
+/** A stable, readable colour per label. */
+export function labelColor(label: string): string {
+  let h = 0;
+  for (let i = 0; i < label.length; i++) h = (h * 31 + label.charCodeAt(i)) >>> 0;
+  return `hsl(${h % 360} 85% 55%)`;
+}

@@ -1,0 +1,76 @@
+/**
+ * Photo details (`photo`) and pixels, fetched ahead: Review prefetches the next and previous photos so
+ * moving on shows them at once. Entries are dropped when the engine says a photo changed.
+ */
+import { useCallback, useMemo, useRef } from 'react';
+import type { PhotoDetail } from '../../../shared/rpc';
+import { useApi, useChangedEvents } from '../api';
+
+const MAX_ENTRIES = 24;
+
+export function usePhotoCache() {
+  const api = useApi();
+  const details = useRef(new Map<string, Promise<PhotoDetail>>());
+  /** Details that have arrived, for showing a prefetched photo in the same frame. */
+  const ready = useRef(new Map<string, PhotoDetail>());
+  const images = useRef(new Map<string, HTMLImageElement>());
+
+  const get = useCallback(
+    (id: string, fresh = false): Promise<PhotoDetail> => {
+      const m = details.current;
+      let p = fresh ? undefined : m.get(id);
+      if (!p) {
+        const q = api.call('photo', { observationId: id });
+        p = q;
+        ready.current.delete(id);
+        q.then(
+          (d) => {
+            if (m.get(id) === q) ready.current.set(id, d);
+          },
+          () => {
+            if (m.get(id) === q) m.delete(id);
+          },
+        );
+      }
+      m.delete(id); // re-insert: most recently used last
+      m.set(id, p);
+      while (m.size > MAX_ENTRIES) {
+        const old = m.keys().next().value!;
+        m.delete(old);
+        ready.current.delete(old);
+      }
+      return p;
+    },
+    [api],
+  );
+
+  /** Starts loading a photo's detail and its pixels (the browser keeps the decoded image in its cache). */
+  const prefetch = useCallback(
+    (id: string) => {
+      void get(id).catch(() => undefined);
+      const imgs = images.current;
+      if (!imgs.has(id)) {
+        const img = new Image();
+        img.decoding = 'async';
+        img.src = api.photoUrl(id);
+        imgs.set(id, img);
+        while (imgs.size > 8) imgs.delete(imgs.keys().next().value!);
+      }
+    },
+    [api, get],
+  );
+
+  const invalidate = useCallback((id: string) => {
+    details.current.delete(id);
+    ready.current.delete(id);
+  }, []);
+
+  /** The detail if it has already arrived (and is not stale). */
+  const peek = useCallback((id: string): PhotoDetail | undefined => ready.current.get(id), []);
+
+  useChangedEvents((ids) => {
+    for (const id of ids) invalidate(id);
+  }, 50);
+
+  return useMemo(() => ({ get, peek, prefetch, invalidate }), [get, peek, prefetch, invalidate]);
+}

@@ -1,0 +1,195 @@
+/**
+ * Import: paths (typed, or dropped onto the window in the desktop app), a location, tiles; then the
+ * list of imports with live progress (`imports` + 'import' / 'import-state' events) and Cancel.
+ */
+import { useEffect, useRef, useState } from 'react';
+import type { ImportInfo } from '../../../shared/rpc';
+import { errorMessage, useApi, useEngineEvents, useReconnectCount } from '../api';
+
+interface ModelInfo {
+  model: string;
+  provider: string;
+  fallback: string | null;
+}
+
+export function ImportScreen({ droppedPaths, dropNote }: { droppedPaths: string[]; dropNote: string | null }) {
+  const api = useApi();
+  const reconnects = useReconnectCount();
+  const [paths, setPaths] = useState('');
+  const [location, setLocation] = useState('');
+  const [tiles, setTiles] = useState('off');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [imports, setImports] = useState<ImportInfo[]>([]);
+  const [models, setModels] = useState<Record<string, ModelInfo>>({});
+  const start = useRef<HTMLButtonElement>(null);
+
+  useEffect(() => {
+    if (!droppedPaths.length) return;
+    setPaths((p) => [...new Set([...p.split('\n').map((s) => s.trim()).filter(Boolean), ...droppedPaths])].join('\n'));
+    start.current?.focus();
+  }, [droppedPaths]);
+
+  useEffect(() => {
+    let live = true;
+    api
+      .call('imports', {})
+      .then((r) => live && setImports(r))
+      .catch((err: unknown) => live && setError(errorMessage(err)));
+    return () => {
+      live = false;
+    };
+  }, [api, reconnects]);
+
+  useEngineEvents((events) => {
+    const infos: ImportInfo[] = [];
+    for (const e of events) {
+      if (e.type === 'import-state') infos.push(e.info);
+      else if (e.type === 'import' && e.event.type === 'model') {
+        const m = e.event;
+        setModels((prev) => ({ ...prev, [e.importId]: { model: m.model, provider: m.provider, fallback: m.fallback } }));
+      }
+    }
+    if (!infos.length) return;
+    setImports((prev) => {
+      const next = prev.slice();
+      for (const info of infos) {
+        const i = next.findIndex((x) => x.importId === info.importId);
+        if (i >= 0) next[i] = info;
+        else next.unshift(info);
+      }
+      return next;
+    });
+  });
+
+  const list = paths.split('\n').map((s) => s.trim()).filter(Boolean);
+  const submit = async () => {
+    if (!list.length) return;
+    setBusy(true);
+    setError(null);
+    try {
+      await api.call('startImport', {
+        paths: list,
+        location: location.trim() || undefined,
+        tiles: tiles === 'off' || tiles === 'auto' ? tiles : Number(tiles),
+      });
+      setPaths('');
+    } catch (err) {
+      setError(errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <div className="import" data-testid="import-screen">
+      <form
+        className="import-form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void submit();
+        }}
+      >
+        <h2>Import photos</h2>
+        <p className="muted">
+          {window.kliqFiles
+            ? 'Drop photo files or folders anywhere on the window, or type their paths.'
+            : 'Type the paths of photo folders or files on the machine running the engine, one per line.'}
+        </p>
+        {dropNote && <p className="notice-inline">{dropNote}</p>}
+        <label className="field wide">
+          <span>Paths</span>
+          <textarea
+            data-testid="import-paths"
+            rows={3}
+            value={paths}
+            placeholder="/data/visits/2025-06-store-12"
+            onChange={(e) => setPaths(e.target.value)}
+            onKeyDown={(e) => {
+              if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) void submit();
+            }}
+          />
+        </label>
+        <div className="form-row">
+          <label className="field">
+            <span>Location</span>
+            <input data-testid="import-location" value={location} onChange={(e) => setLocation(e.target.value)} placeholder="Store 12" />
+          </label>
+          <label className="field">
+            <span>Tiles</span>
+            <select data-testid="import-tiles" value={tiles} onChange={(e) => setTiles(e.target.value)}>
+              <option value="off">off (whole photo)</option>
+              <option value="auto">auto (large photos)</option>
+              <option value="2">2 (shelves)</option>
+              <option value="3">3 (dense shelves)</option>
+            </select>
+          </label>
+          <button ref={start} type="submit" className="primary" data-testid="import-start" disabled={busy || !list.length}>
+            {busy ? 'Starting…' : 'Start import'}
+          </button>
+        </div>
+        {error && (
+          <p className="error-text" data-testid="import-error">
+            {error}
+          </p>
+        )}
+      </form>
+
+      <section className="imports" data-testid="import-list">
+        <h2>Imports</h2>
+        {!imports.length && <p className="muted">No import yet in this session.</p>}
+        {imports.map((info) => (
+          <ImportRow key={info.importId} info={info} model={models[info.importId]} onCancel={() => void api.call('cancelImport', { importId: info.importId }).catch((err: unknown) => setError(errorMessage(err)))} />
+        ))}
+      </section>
+    </div>
+  );
+}
+
+function ImportRow({ info, model, onCancel }: { info: ImportInfo; model: ModelInfo | undefined; onCancel(): void }) {
+  const share = info.total ? info.done / info.total : 0;
+  const eta = info.state === 'running' && info.photosPerSecond > 0 && info.total ? Math.round((info.total - info.done) / info.photosPerSecond) : null;
+  return (
+    <article className={`import-item import-${info.state}`} data-testid="import-item" data-state={info.state} data-import-id={info.importId}>
+      <header>
+        <span className="import-paths" title={info.paths.join('\n')}>
+          {info.paths.join(', ')}
+        </span>
+        <span className={`badge state-${info.state}`}>{info.state}</span>
+        {info.state === 'running' && (
+          <button type="button" data-testid="import-cancel" onClick={onCancel}>
+            Cancel
+          </button>
+        )}
+      </header>
+      <div className="progress" role="progressbar" aria-valuemin={0} aria-valuemax={info.total} aria-valuenow={info.done}>
+        <span style={{ width: `${share * 100}%` }} />
+      </div>
+      <div className="import-stats">
+        <span data-testid="import-progress">
+          {info.done} / {info.total} photos
+        </span>
+        <span>{info.photosPerSecond.toFixed(1)} photos/s</span>
+        {eta !== null && <span>ETA {eta} s</span>}
+        <span className={info.failed ? 'error-text' : 'muted'}>{info.failed} failed</span>
+        {model && (
+          <span className="muted">
+            {model.model} on {model.provider.toUpperCase()}
+            {model.fallback ? ` (fallback: ${model.fallback})` : ''}
+          </span>
+        )}
+        <span className="muted">started {new Date(info.startedAt).toLocaleTimeString()}</span>
+      </div>
+      {info.error && <p className="error-text">{info.error}</p>}
+      {info.errorsByReason.length > 0 && (
+        <ul className="reasons" data-testid="import-errors">
+          {info.errorsByReason.map((r) => (
+            <li key={r.name}>
+              <b>{r.n}×</b> {r.name}
+            </li>
+          ))}
+        </ul>
+      )}
+    </article>
+  );
+}

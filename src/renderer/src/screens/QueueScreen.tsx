@@ -1,0 +1,161 @@
+/**
+ * The review queue: filters and counts on top, then a virtualized list that fetches pages on demand,
+ * so 100 000 rows scroll smoothly. ↑/↓, PageUp/PageDown, Home/End move; Enter or a click opens Review.
+ */
+import { useEffect, useRef, type KeyboardEvent } from 'react';
+import { useVirtualizer } from '@tanstack/react-virtual';
+import type { QueueItem } from '../../../shared/rpc';
+import { useQueuePages } from '../hooks/useQueuePages';
+import { formatConfidence, type QueueQuery } from '../queue';
+import type { ReviewStart } from '../review/ReviewScreen';
+import { QueueFilters, useQueueCounts } from './QueueFilters';
+
+const ROW_HEIGHT = 30;
+
+interface Props {
+  query: QueueQuery;
+  onQuery(q: QueueQuery): void;
+  cursor: number;
+  onCursor(i: number): void;
+  onOpen(start: ReviewStart): void;
+}
+
+export function QueueScreen({ query, onQuery, cursor, onCursor, onOpen }: Props) {
+  const pages = useQueuePages(query);
+  const { counts, error: countsError } = useQueueCounts(query.filter);
+  const list = useRef<HTMLDivElement>(null);
+  const total = pages.total ?? 0;
+  const active = Math.min(cursor, Math.max(0, total - 1));
+
+  const virtualizer = useVirtualizer({
+    count: total,
+    getScrollElement: () => list.current,
+    estimateSize: () => ROW_HEIGHT,
+    overscan: 20,
+  });
+  const rows = virtualizer.getVirtualItems();
+  const first = rows[0]?.index ?? 0;
+  const last = rows[rows.length - 1]?.index ?? 0;
+  useEffect(() => {
+    if (total) pages.ensure(first, last);
+  }, [first, last, total, pages.ensure]);
+
+  useEffect(() => {
+    list.current?.focus({ preventScroll: true });
+  }, []);
+  useEffect(() => {
+    if (total) virtualizer.scrollToIndex(active, { align: 'auto' });
+    // scroll only when the cursor moves or rows arrive
+  }, [active, total, virtualizer]);
+
+  const open = (index: number) => {
+    const it = pages.item(index);
+    if (!it) return;
+    onCursor(index);
+    const page = pages.pageAround(index);
+    onOpen({ index, observationId: it.observationId, seed: page ? { ...page, total } : undefined });
+  };
+
+  const onKeyDown = (e: KeyboardEvent<HTMLDivElement>) => {
+    const perPage = Math.max(1, Math.floor((list.current?.clientHeight ?? 300) / ROW_HEIGHT) - 1);
+    const moves: Record<string, number> = { ArrowDown: 1, ArrowUp: -1, PageDown: perPage, PageUp: -perPage, j: 1, k: -1 };
+    if (e.key in moves) {
+      e.preventDefault();
+      onCursor(Math.min(total - 1, Math.max(0, active + moves[e.key])));
+    } else if (e.key === 'Home') {
+      e.preventDefault();
+      onCursor(0);
+    } else if (e.key === 'End') {
+      e.preventDefault();
+      onCursor(Math.max(0, total - 1));
+    } else if (e.key === 'Enter') {
+      e.preventDefault();
+      open(active);
+    }
+  };
+
+  return (
+    <div className="queue" data-testid="queue-screen">
+      <QueueFilters query={query} onChange={(q) => { onCursor(0); onQuery(q); }} counts={counts} />
+      {(pages.error || countsError) && <p className="error-text">{pages.error ?? countsError}</p>}
+      <div className="queue-head" role="row">
+        <span className="c-index">#</span>
+        <span className="c-file">Photo</span>
+        <span className="c-conf">Top conf.</span>
+        <span className="c-num">Boxes</span>
+        <span className="c-review">Review</span>
+        <span className="c-status">Status</span>
+        <span className="c-loc">Location</span>
+        <span className="c-visit">Visit</span>
+        <span className="c-model">Model</span>
+        <span className="c-total" data-testid="queue-total">
+          {pages.total === null ? '…' : `${pages.total.toLocaleString()} photos`}
+        </span>
+      </div>
+      <div
+        ref={list}
+        className="queue-list"
+        data-testid="queue-list"
+        tabIndex={0}
+        role="listbox"
+        aria-label="Photos in the queue"
+        aria-activedescendant={total ? `queue-row-${active}` : undefined}
+        onKeyDown={onKeyDown}
+      >
+        <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
+          {rows.map((r) => (
+            <Row key={r.key} index={r.index} start={r.start} item={pages.item(r.index)} active={r.index === active} onClick={() => open(r.index)} />
+          ))}
+        </div>
+        {pages.total === 0 && <p className="empty">No photo in this queue. Import photos, or clear the filters.</p>}
+      </div>
+    </div>
+  );
+}
+
+function Row({ index, start, item, active, onClick }: { index: number; start: number; item: QueueItem | undefined; active: boolean; onClick(): void }) {
+  const style = { transform: `translateY(${start}px)`, height: ROW_HEIGHT };
+  if (!item) {
+    return (
+      <div className="queue-row is-loading" style={style} id={`queue-row-${index}`} role="option" aria-selected={active}>
+        <span className="c-index">{index + 1}</span>
+        <span className="c-file muted">…</span>
+      </div>
+    );
+  }
+  const conf = item.topConfidence;
+  return (
+    <div
+      className={`queue-row${active ? ' is-active' : ''}`}
+      style={style}
+      id={`queue-row-${index}`}
+      role="option"
+      aria-selected={active}
+      data-testid="queue-row"
+      data-index={index}
+      data-observation-id={item.observationId}
+      data-top-confidence={conf ?? ''}
+      onClick={onClick}
+      title={item.sourcePath}
+    >
+      <span className="c-index">{index + 1}</span>
+      <span className="c-file">{item.fileName}</span>
+      <span className="c-conf">
+        <span className="conf-bar">
+          <span style={{ width: `${(conf ?? 0) * 100}%` }} />
+        </span>
+        {formatConfidence(conf)}
+      </span>
+      <span className="c-num">{item.detectionCount}</span>
+      <span className="c-review">
+        <span className={`badge review-${item.review}`}>{item.review}</span>
+      </span>
+      <span className={`c-status status-${item.status}`} title={item.error ?? undefined}>
+        {item.status}
+      </span>
+      <span className="c-loc">{item.location ?? '—'}</span>
+      <span className="c-visit">{item.visit ?? '—'}</span>
+      <span className="c-model">{item.model ?? '—'}</span>
+    </div>
+  );
+}
