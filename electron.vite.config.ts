@@ -26,7 +26,7 @@ function devCsp(): Plugin {
         "default-src 'self'",
         "script-src 'self' 'unsafe-inline'",
         "style-src 'self' 'unsafe-inline'",
-        "img-src 'self' data: blob:",
+        "img-src 'self' data: blob: kliq-photo:",
         "font-src 'self'",
         "connect-src 'self' ws: wss:",
         "object-src 'none'",
@@ -75,6 +75,7 @@ export default defineConfig({
     root: r('./src/renderer'),
     plugins: [react(), devCsp()],
     build: {
+      minify: true,
       rollupOptions: {
         input: { index: r('./src/renderer/index.html') },
       },

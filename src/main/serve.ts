@@ -44,7 +44,6 @@ export async function serve(opts: ServeOptions): Promise<Served> {
   if (!fs.existsSync(index)) throw new ConfigError(`the UI is not built (${index} is missing): run \`npm run build\` first, or use \`npm run serve\`.`);
   const token = crypto.randomBytes(24).toString('base64url');
   const handle = createRpcHandler(opts.host);
-  const photoPath = opts.host.db.prepare<[string], { source_path: string; mime_type: string | null }>('SELECT source_path, mime_type FROM observations WHERE id = ?');
   let port = opts.port;
   const allowedHosts = () => new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
   const origins = () => new Set([`http://127.0.0.1:${port}`, `http://localhost:${port}`]);
@@ -67,18 +66,18 @@ export async function serve(opts: ServeOptions): Promise<Served> {
         res.writeHead(401).end('token required');
         return;
       }
-      const row = photoPath.get(photo[1]);
+      const row = opts.host.photoFile(photo[1]);
       if (!row) {
         res.writeHead(404).end('no such photo');
         return;
       }
-      const stream = fs.createReadStream(row.source_path);
+      const stream = fs.createReadStream(row.path);
       stream.on('error', () => {
         if (!res.headersSent) res.writeHead(410).end('the photo file is gone (moved or deleted)');
         else res.destroy();
       });
       stream.once('open', () => {
-        res.writeHead(200, { 'Content-Type': row.mime_type ?? 'application/octet-stream', 'Cache-Control': 'private, max-age=3600' });
+        res.writeHead(200, { 'Content-Type': row.mimeType ?? 'application/octet-stream', 'Cache-Control': 'private, max-age=3600' });
         stream.pipe(res);
       });
       return;

@@ -29,7 +29,6 @@ protocol.registerSchemesAsPrivileged([{ scheme: PHOTO_SCHEME, privileges: { stan
 interface Engine {
   host: EngineHost;
   handle: (method: string, params: unknown) => Promise<RpcResponse>;
-  photoFile: (observationId: string) => { source_path: string; mime_type: string | null } | undefined;
   close(): void;
 }
 
@@ -45,13 +44,10 @@ function getEngine(): Engine | null {
     const manifest = loadManifest();
     const labels = manifest.models.find((m) => m.name === manifest.default)?.labels ?? [];
     const host = new EngineHost(db, { user: os.userInfo().username, modelLabels: labels });
-    // NOTE(ui): SQL in the shell, as serve.ts does; an EngineHost.photoFile(id) would serve both hosts.
-    const photo = db.prepare<[string], { source_path: string; mime_type: string | null }>('SELECT source_path, mime_type FROM observations WHERE id = ?');
     const stopEvents = host.onEvent(queueEvent);
     engine = {
       host,
       handle: createRpcHandler(host),
-      photoFile: (id) => photo.get(id),
       close: () => {
         stopEvents();
         for (const i of host.imports.list()) if (i.state === 'running') host.imports.cancel(i.importId);
@@ -105,11 +101,11 @@ export function registerIpc(isTrusted: SenderCheck): void {
     const url = new URL(request.url);
     const id = decodeURIComponent(url.hostname || url.pathname.replace(/^\/+/, ''));
     if (!/^[A-Za-z0-9_]+$/.test(id)) return new Response('bad photo id', { status: 400 });
-    const row = getEngine()?.photoFile(id);
+    const row = getEngine()?.host.photoFile(id);
     if (!row) return new Response('no such photo', { status: 404 });
     try {
-      const res = await net.fetch(pathToFileURL(row.source_path).href);
-      return new Response(res.body, { status: res.status, headers: { 'Content-Type': row.mime_type ?? 'application/octet-stream' } });
+      const res = await net.fetch(pathToFileURL(row.path).href);
+      return new Response(res.body, { status: res.status, headers: { 'Content-Type': row.mimeType ?? 'application/octet-stream' } });
     } catch {
       return new Response('the photo file is gone (moved or deleted)', { status: 410 });
     }

@@ -11,11 +11,19 @@ export class EngineHost {
   readonly review: ReviewService;
   readonly imports: ImportManager;
   private readonly listeners = new Set<(e: EngineEvent) => void>();
+  private readonly photoStmt;
 
   constructor(readonly db: Db, opts: { user: string; modelLabels?: string[]; provider?: 'auto' | 'cpu' | 'cuda' | 'dml' }) {
     const emit = (e: EngineEvent) => { for (const l of this.listeners) l(e); };
     this.review = new ReviewService(db, { user: opts.user, modelLabels: opts.modelLabels, onChanged: (ids) => emit({ type: 'changed', observationIds: ids }) });
     this.imports = new ImportManager(db, emit, { provider: opts.provider });
+    this.photoStmt = db.prepare<[string], { source_path: string; mime_type: string | null }>('SELECT source_path, mime_type FROM observations WHERE id = ?');
+  }
+
+  /** The file behind a photo id, for the hosts that serve pixels (serve's /photo, Electron's kliq-photo:). */
+  photoFile(observationId: string): { path: string; mimeType: string | null } | null {
+    const row = this.photoStmt.get(observationId);
+    return row ? { path: row.source_path, mimeType: row.mime_type } : null;
   }
 
   onEvent(listener: (e: EngineEvent) => void): () => void {
