@@ -473,15 +473,17 @@ describe.skipIf(!hasChromium)('review UI in Chromium against kliq-audit serve', 
     const photos = db.prepare('SELECT count(*) FROM observations').pluck().get() as number;
     const failed = db.prepare("SELECT count(*) FROM observations WHERE status = 'failed'").pluck().get() as number;
     db.close();
-    expect(photos).toBeGreaterThanOrEqual(13); // the new photo (and the failed file, if it is kept as an observation)
+    // the new photo, and the failed file kept as a failed observation with its error
+    expect(photos).toBe(14);
+    expect(failed).toBe(1);
+    expect(await page.textContent('[data-testid=import-folders]')).toContain(folder);
+    expect(await page.textContent('[data-testid=import-folders]')).toContain('Store 12');
     await page.click('[data-testid=nav-queue]');
     await until(`${photos} photos in the queue`, async () => (await page.textContent('[data-testid=queue-total]'))?.includes(`${photos} photos`));
-    if (failed) {
-      await page.selectOption('[data-testid=filter-status]', 'failed');
-      await until('the failed photo listed', async () => (await page.$$('[data-testid=queue-row]')).length === failed);
-      expect(await page.textContent('[data-testid=queue-row] .c-status')).toBe('failed');
-      await page.click('[data-testid=filter-clear]');
-    }
+    await page.selectOption('[data-testid=filter-status]', 'failed');
+    await until('the failed photo listed', async () => (await page.$$('[data-testid=queue-row]')).length === failed);
+    expect(await page.textContent('[data-testid=queue-row] .c-status')).toBe('failed');
+    await page.click('[data-testid=filter-clear]');
     expect(pageErrors).toEqual([]);
   });
 

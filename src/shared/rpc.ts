@@ -140,6 +140,11 @@ export const methods = {
   },
   cancelImport: { params: z.object({ importId: z.string() }), result: ok },
   imports: { params: z.object({}), result: z.array(ImportInfoSchema) },
+  /** Folders and files imported before (kept in the database), most recent first. */
+  importFolders: {
+    params: z.object({}),
+    result: z.array(z.object({ path: z.string(), location: z.string().nullable(), addedAt: z.string(), lastImportAt: z.string() })),
+  },
 } as const;
 
 export type Methods = typeof methods;

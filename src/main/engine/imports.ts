@@ -1,5 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
+import { AuditStore } from './db/store';
 import { PathNotFoundError } from './ingest/scan';
 import { runAudit, type TilesOption } from './audit';
 import type { Db } from './db';
@@ -23,6 +25,7 @@ export class ImportManager {
 
   start(p: { paths: string[]; location?: string; model?: string; tiles?: TilesOption }): { importId: string } {
     for (const f of p.paths) if (!fs.existsSync(f)) throw new PathNotFoundError(`${f}: no such file or folder (the path is read on the machine running the engine)`);
+    this.remember(p.paths, p.location);
     const importId = `imp_${crypto.randomUUID().slice(0, 8)}`;
     const info: ImportInfo = {
       importId, paths: p.paths, startedAt: new Date().toISOString(), state: 'running',
@@ -59,6 +62,28 @@ export class ImportManager {
     });
     this.emit({ type: 'import-state', info: { ...info } });
     return { importId };
+  }
+
+  /** Keeps the imported folders (and files) in import_folders, for the list of import folders. */
+  private remember(paths: string[], location: string | undefined): void {
+    const t = new Date().toISOString();
+    const locationId = location ? new AuditStore(this.db).locationId(location) : null;
+    const upsert = this.db.prepare(
+      `INSERT INTO import_folders (path, location_id, added_at, last_import_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT(path) DO UPDATE SET last_import_at = excluded.last_import_at, location_id = coalesce(excluded.location_id, location_id)`,
+    );
+    this.db.transaction(() => {
+      for (const p of paths) upsert.run(path.resolve(p), locationId, t, t);
+    })();
+  }
+
+  folders(): { path: string; location: string | null; addedAt: string; lastImportAt: string }[] {
+    return this.db
+      .prepare<[], { path: string; location: string | null; addedAt: string; lastImportAt: string }>(
+        `SELECT f.path, l.name AS location, f.added_at AS addedAt, f.last_import_at AS lastImportAt
+         FROM import_folders f LEFT JOIN locations l ON l.id = f.location_id ORDER BY f.last_import_at DESC, f.path`,
+      )
+      .all();
   }
 
   cancel(importId: string): { ok: true } {

@@ -54,6 +54,7 @@ export function createRpcHandler(host: EngineHost): (method: string, params: unk
     startImport: (p) => host.imports.start(p),
     cancelImport: (p: { importId: string }) => host.imports.cancel(p.importId),
     imports: () => host.imports.list(),
+    importFolders: () => host.imports.folders(),
   };
   return async (method, params, id = 0) => {
     if (!Object.hasOwn(methods, method)) return { id, ok: false, error: { code: 'bad-request', message: `unknown method ${method}` } };

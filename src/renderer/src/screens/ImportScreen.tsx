@@ -3,7 +3,7 @@
  * list of imports with live progress (`imports` + 'import' / 'import-state' events) and Cancel.
  */
 import { useEffect, useRef, useState } from 'react';
-import type { ImportInfo } from '../../../shared/rpc';
+import type { ImportInfo, Result } from '../../../shared/rpc';
 import { errorMessage, useApi, useEngineEvents, useReconnectCount } from '../api';
 
 interface ModelInfo {
@@ -22,6 +22,7 @@ export function ImportScreen({ droppedPaths, dropNote }: { droppedPaths: string[
   const [error, setError] = useState<string | null>(null);
   const [imports, setImports] = useState<ImportInfo[]>([]);
   const [models, setModels] = useState<Record<string, ModelInfo>>({});
+  const [folders, setFolders] = useState<Result<'importFolders'>>([]);
   const start = useRef<HTMLButtonElement>(null);
 
   useEffect(() => {
@@ -35,6 +36,10 @@ export function ImportScreen({ droppedPaths, dropNote }: { droppedPaths: string[
     api
       .call('imports', {})
       .then((r) => live && setImports(r))
+      .catch((err: unknown) => live && setError(errorMessage(err)));
+    api
+      .call('importFolders', {})
+      .then((r) => live && setFolders(r))
       .catch((err: unknown) => live && setError(errorMessage(err)));
     return () => {
       live = false;
@@ -74,6 +79,7 @@ export function ImportScreen({ droppedPaths, dropNote }: { droppedPaths: string[
         tiles: tiles === 'off' || tiles === 'auto' ? tiles : Number(tiles),
       });
       setPaths('');
+      setFolders(await api.call('importFolders', {}));
     } catch (err) {
       setError(errorMessage(err));
     } finally {
@@ -134,6 +140,24 @@ export function ImportScreen({ droppedPaths, dropNote }: { droppedPaths: string[
           </p>
         )}
       </form>
+
+      {folders.length > 0 && (
+        <section className="imports" data-testid="import-folders">
+          <h2>Import folders</h2>
+          <ul className="folder-list">
+            {folders.map((f) => (
+              <li key={f.path} data-testid="import-folder">
+                <button type="button" title="Put this path in the form to import it again" onClick={() => setPaths(f.path)}>
+                  {f.path}
+                </button>
+                <span className="muted">
+                  {f.location ?? 'no location'} · last imported {new Date(f.lastImportAt).toLocaleString()}
+                </span>
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
 
       <section className="imports" data-testid="import-list">
         <h2>Imports</h2>

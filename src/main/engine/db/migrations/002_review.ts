@@ -66,7 +66,8 @@ export function up(db: Database): void {
       path         TEXT PRIMARY KEY,
       location_id  TEXT REFERENCES locations(id) ON DELETE SET NULL,
       watch        INTEGER NOT NULL DEFAULT 0 CHECK (watch IN (0,1)),
-      added_at     TEXT NOT NULL
+      added_at     TEXT NOT NULL,
+      last_import_at TEXT NOT NULL
     );
 
     -- backfill: the latest completed job is current
