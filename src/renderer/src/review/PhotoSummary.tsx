@@ -1,11 +1,10 @@
 /** The side panel of Review: the photo's facts and its CV summary (from `photo`). */
 import type { PhotoDetail } from '../../../shared/rpc';
 import { formatConfidence, pct } from '../queue';
-import { labelColor } from './geometry';
+import { LabelCountRows } from '../components/LabelCountRows';
 
 export function PhotoSummary({ detail }: { detail: PhotoDetail }) {
   const { item, summary, labelCounts } = detail;
-  const max = Math.max(1, ...labelCounts.map((l) => l.n));
   return (
     <aside className="side-panel" data-testid="photo-summary">
       <h2 className="panel-title" title={item.sourcePath}>
@@ -50,18 +49,7 @@ export function PhotoSummary({ detail }: { detail: PhotoDetail }) {
       </div>
       <table className="counts" data-testid="photo-label-counts">
         <tbody>
-          {labelCounts.map((l) => (
-            <tr key={l.name}>
-              <td>
-                <span className="swatch" style={{ background: labelColor(l.name) }} />
-                {l.name}
-              </td>
-              <td className="num">{l.n}</td>
-              <td className="bar-cell">
-                <span className="bar" style={{ width: `${(l.n / max) * 100}%` }} />
-              </td>
-            </tr>
-          ))}
+          <LabelCountRows counts={labelCounts} />
           {!labelCounts.length && (
             <tr>
               <td className="muted">No boxes.</td>

@@ -3,7 +3,7 @@ import { useEffect, useState } from 'react';
 import type { Result } from '../../../shared/rpc';
 import { errorMessage, useApi, useChangedEvents } from '../api';
 import { describeFilter, pct, type QueueQuery } from '../queue';
-import { labelColor } from '../review/geometry';
+import { LabelCountRows } from '../components/LabelCountRows';
 
 export function SummaryScreen({ query }: { query: QueueQuery }) {
   const api = useApi();
@@ -31,7 +31,6 @@ export function SummaryScreen({ query }: { query: QueueQuery }) {
   const { batch, counts } = data;
   const s = batch.summary;
   const reviewedShare = counts.total ? (counts.byReview.reviewed + counts.byReview.flagged) / counts.total : 0;
-  const max = Math.max(1, ...batch.labelCounts.map((l) => l.n));
 
   return (
     <div className="summary" data-testid="summary-screen">
@@ -67,18 +66,7 @@ export function SummaryScreen({ query }: { query: QueueQuery }) {
           </tr>
         </thead>
         <tbody>
-          {batch.labelCounts.map((l) => (
-            <tr key={l.name}>
-              <td>
-                <span className="swatch" style={{ background: labelColor(l.name) }} />
-                {l.name}
-              </td>
-              <td className="num">{l.n}</td>
-              <td className="bar-cell">
-                <span className="bar" style={{ width: `${(l.n / max) * 100}%` }} />
-              </td>
-            </tr>
-          ))}
+          <LabelCountRows counts={batch.labelCounts} />
         </tbody>
       </table>
     </div>
