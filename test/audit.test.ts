@@ -162,6 +162,51 @@ describe('resume and deduplication', () => {
     expect(row.status).toBe('completed');
   });
 
+  it('a result the database refuses fails only its photo; the batch is written', async () => {
+    const dbFile = path.join(tmpDir(), 'refuse.db');
+    const db = openDb(dbFile);
+    db.exec(`CREATE TRIGGER no_horses BEFORE INSERT ON detections WHEN NEW.object_name = 'horse' BEGIN SELECT RAISE(ABORT, 'horses are refused here'); END`);
+    db.close();
+    const { report, stats } = await audit([path.join(GENERAL, 'person.jpg'), path.join(GENERAL, 'dog.jpg')], 'yolox-nano-coco', dbFile);
+    expect(stats.byStatus).toMatchObject({ completed: 1, failed: 1 });
+    const check = openDb(dbFile);
+    const failed = check.prepare(`SELECT o.source_path, o.error, j.status FROM observations o JOIN cv_jobs j ON j.observation_id = o.id WHERE o.status = 'failed'`).get() as Record<string, string>;
+    check.close();
+    expect(failed.source_path).toMatch(/person\.jpg$/);
+    expect(failed.error).toMatch(/could not save the result: horses are refused here/);
+    expect(failed.status).toBe('failed');
+    expect(report.counts.total).toBe(2);
+  });
+
+  it('a file that could not be read, once fixed, becomes one completed observation (no failed leftover)', async () => {
+    const dir = tmpDir();
+    const link = path.join(dir, 'later.jpg');
+    fs.symlinkSync(path.join(dir, 'target.jpg'), link);
+    const dbFile = path.join(dir, 'p.db');
+    await audit([dir], 'yolox-nano-coco', dbFile);
+    fs.copyFileSync(path.join(GENERAL, 'eagle.jpg'), path.join(dir, 'target.jpg'));
+    const { stats } = await audit([link], 'yolox-nano-coco', dbFile);
+    expect(stats).toMatchObject({ observations: 1, byStatus: { completed: 1, failed: 0 } });
+  });
+
+  it('a model file is known by its sha256: another file of the same name is not taken for it', async () => {
+    const dir = tmpDir();
+    const file = path.join(dir, 'best.onnx');
+    fs.copyFileSync(path.join(GENERAL, '..', '..', 'models', 'yolox_nano_v8layout.onnx'), file);
+    const dbFile = path.join(dir, 'm.db');
+    const first = await audit([path.join(GENERAL, 'eagle.jpg')], file, dbFile);
+    expect(first.report.model).toBe('best');
+    const again = await audit([path.join(GENERAL, 'eagle.jpg')], file, dbFile);
+    expect(again.report.counts.cached).toBe(1);
+    const db = openDb(dbFile);
+    const store = new AuditStore(db);
+    const job = db.prepare('SELECT observation_id, model_sha256, options FROM cv_jobs').get() as { observation_id: string; model_sha256: string; options: string };
+    expect(job.model_sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(store.completedResult(job.observation_id, 'best', job.model_sha256, job.options)).not.toBeNull();
+    expect(store.completedResult(job.observation_id, 'best', '0'.repeat(64), job.options)).toBeNull();
+    db.close();
+  });
+
   it('an expected-label list gives outOfStock and complianceScore', async () => {
     const { report } = await audit([path.join(GENERAL, 'person.jpg')], 'yolox-nano-coco', undefined, { expectedLabels: ['person', 'horse', 'bottle'] });
     expect(report.photos[0].summary).toMatchObject({ outOfStock: ['bottle'], complianceScore: 0.6667 });

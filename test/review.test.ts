@@ -119,6 +119,21 @@ describe('edits: each is a correction row (before, after, who) and an outbox row
   });
 });
 
+describe('a new run never replaces what an auditor reviewed or corrected', () => {
+  it('keeps the reviewed result current after a re-audit with other options; an untouched photo moves on', async () => {
+    const reviewed = photoId('giraffe.jpg');
+    const untouched = photoId('eagle.jpg');
+    const before = host.review.photo({ observationId: reviewed });
+    host.review.setReview({ observationId: reviewed, review: 'reviewed' });
+    const jobBefore = (id: string) => (db.prepare('SELECT current_job_id AS j FROM observations WHERE id = ?').get(id) as { j: string }).j;
+    const [r0, u0] = [jobBefore(reviewed), jobBefore(untouched)];
+    await runAudit({ paths: [path.join(GENERAL, 'giraffe.jpg'), path.join(GENERAL, 'eagle.jpg')], db, provider: 'cpu', confThreshold: 0.1 });
+    expect(jobBefore(reviewed)).toBe(r0);
+    expect(host.review.photo({ observationId: reviewed }).detections).toEqual(before.detections);
+    expect(jobBefore(untouched)).not.toBe(u0);
+  });
+});
+
 describe('RPC handler (zod at the boundary)', () => {
   const handle = () => createRpcHandler(host);
   it('validates params and maps errors', async () => {
@@ -186,6 +201,24 @@ describe('kliq-audit serve: token, origin and host', () => {
     expect(await rpc(`${base}?token=wrong${served.token}`)).toMatchObject({ status: 'refused', message: expect.stringMatching(/401/) });
     expect(await rpc(`${base}?token=${served.token}`, { Origin: 'http://evil.example' })).toMatchObject({ status: 'refused', message: expect.stringMatching(/403/) });
     expect(await rpc(`${base}?token=${served.token}`, { Host: 'evil.example' })).toMatchObject({ status: 'refused', message: expect.stringMatching(/403/) });
+  });
+
+  it('survives a bad escape and an oversized message, and serves no file that is not a photo', async () => {
+    const base = `http://127.0.0.1:${served.port}`;
+    expect((await fetch(`${base}/%E0%A4%A`)).status).toBe(400);
+    const ws = new WebSocket(`ws://127.0.0.1:${served.port}/rpc?token=${served.token}`);
+    await new Promise((r) => ws.once('open', r));
+    const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
+    ws.send('x'.repeat(2 * 1024 * 1024));
+    expect(await closed).toBe(1009);
+    // a text file imported by name is a failed observation: its bytes are never served
+    const dir = tmpDir();
+    const secret = path.join(dir, 'secret.txt');
+    fs.writeFileSync(secret, 'private key');
+    await runAudit({ paths: [secret], db, provider: 'cpu' });
+    const id = (db.prepare('SELECT id FROM observations WHERE source_path = ?').get(secret) as { id: string }).id;
+    expect((await fetch(`${base}/photo/${id}?token=${served.token}`)).status).toBe(404);
+    expect((await fetch(`${base}/`)).status).toBe(200); // still up
   });
 
   it('serves photo pixels only with the token, and no file outside the UI folder', async () => {

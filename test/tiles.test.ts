@@ -60,6 +60,12 @@ describe('merging detections across tiles', () => {
     expect(merged[1]).toMatchObject({ x1: 160 });
   });
 
+  it('never lets a big whole-photo box swallow the small objects inside it', () => {
+    // whole photo (source 0) sees one big box; tile 1 sees two bottles inside it
+    const merged = mergeTiled([b(0, 0.9, 0, 0, 100, 100), b(1, 0.8, 0, 0, 40, 100), b(1, 0.7, 60, 0, 100, 100)], 0.45, 100);
+    expect(merged.map((m) => [m.x1, m.x2])).toEqual([[0, 100], [0, 40], [60, 100]]);
+  });
+
   it('does not merge boxes of different classes, nor a small box inside a big one from the same tile', () => {
     expect(mergeTiled([b(1, 0.9, 0, 0, 100, 100), b(2, 0.8, 10, 10, 50, 50, 1)], 0.45, 100)).toHaveLength(2);
     expect(mergeTiled([b(1, 0.9, 0, 0, 100, 100), b(1, 0.8, 10, 10, 50, 50)], 0.45, 100)).toHaveLength(2);

@@ -67,7 +67,8 @@ export async function serve(opts: ServeOptions): Promise<Served> {
         return;
       }
       const row = opts.host.photoFile(photo[1]);
-      if (!row) {
+      // only files that were decoded as photos: a failed import of any other file is never served
+      if (!row || !row.mimeType) {
         res.writeHead(404).end('no such photo');
         return;
       }
@@ -77,13 +78,19 @@ export async function serve(opts: ServeOptions): Promise<Served> {
         else res.destroy();
       });
       stream.once('open', () => {
-        res.writeHead(200, { 'Content-Type': row.mimeType ?? 'application/octet-stream', 'Cache-Control': 'private, max-age=3600' });
+        res.writeHead(200, { 'Content-Type': row.mimeType!, 'Cache-Control': 'private, max-age=3600' });
         stream.pipe(res);
       });
       return;
     }
     // the built renderer: static files, no data in them
-    const rel = url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname).replace(/^\/+/, '');
+    let rel: string;
+    try {
+      rel = url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname).replace(/^\/+/, '');
+    } catch {
+      res.writeHead(400).end('bad path');
+      return;
+    }
     const file = path.resolve(opts.rendererDir, rel);
     if (!file.startsWith(path.resolve(opts.rendererDir) + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
       res.writeHead(404).end('not found');
@@ -139,6 +146,8 @@ export async function serve(opts: ServeOptions): Promise<Served> {
       }
       send({ kind: 'response', ...(await handle(req.method, req.params, req.id)) });
     });
+    // an oversized or malformed frame: drop this client, never the server
+    ws.on('error', () => ws.terminate());
     ws.on('close', () => {
       off();
       if (timer) clearTimeout(timer);

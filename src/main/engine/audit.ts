@@ -187,7 +187,11 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport & { timi
         time('postprocess', results.reduce((a, r) => a + r.postMs, 0));
         const detections = toDetections(results);
         const summary = summarize(detections, opts.expectedLabels);
-        writes.push(() => store.completeJob(jobId, obs.id, detections, summary));
+        // if the database refuses this result (a constraint), only this photo fails
+        writes.push(
+          () => store.completeJob(jobId, obs.id, detections, summary),
+          (err) => store.failJob(jobId, obs.id, `could not save the result: ${err.message}`, job),
+        );
         return { ...base, status: 'completed', width: info.width, height: info.height, detections, summary };
       } catch (err) {
         const error = (err as Error).message;
@@ -214,7 +218,7 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport & { timi
       const first = seen.get(photo.sha256);
       if (first) return { photo: { ...(await first), path: file, cached: true }, duplicate: true };
       const result = (async (): Promise<AuditPhoto> => {
-        const cached = store.completedResult(obs.id, model.name, jobOptionsJson);
+        const cached = store.completedResult(obs.id, model.name, model.sha256, jobOptionsJson);
         if (cached) {
           return { ...base, observationId: obs.id, status: 'completed', cached: true, width: obs.width, height: obs.height, detections: cached.detections, summary: cached.summary };
         }
@@ -226,7 +230,9 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport & { timi
         return infer(obs, photo as PhotoFile & { buffer: Buffer });
       })();
       // later duplicates only need the outcome; keep no pixels or detections here when not collecting
-      seen.set(photo.sha256, collect ? result : result.then((p) => ({ ...p, detections: [] })));
+      const light = collect ? result : result.then((p) => ({ ...p, detections: [] }));
+      light.catch(() => {}); // a rejection is handled where `result` is awaited, below
+      seen.set(photo.sha256, light);
       return { photo: await result, duplicate: false };
     };
 
@@ -257,10 +263,20 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport & { timi
     };
     const onAbort = () => emit({ type: 'cancelling', reason: 'finishing the photos in flight; the rest stay pending for the next run' });
     opts.signal?.addEventListener('abort', onAbort, { once: true });
+    // a host that exits at once (a second Ctrl+C) still gets the completed photos written
+    const onExit = () => {
+      try {
+        writes.flush();
+      } catch {
+        // nothing more can be done while exiting; unwritten photos are redone by the next run
+      }
+    };
+    process.on('exit', onExit);
     try {
       await Promise.all(Array.from({ length: Math.min(prefetch, Math.max(1, files.length)) }, lane));
     } finally {
       opts.signal?.removeEventListener('abort', onAbort);
+      process.off('exit', onExit);
       writes.flush();
     }
     const processingMs = processingStart ? performance.now() - processingStart : 0;

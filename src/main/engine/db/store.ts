@@ -60,6 +60,10 @@ export class AuditStore {
         `UPDATE observations SET source_path = @sourcePath, location_id = coalesce(@locationId, location_id),
          metadata = json_patch(metadata, @metadata), updated_at = @now WHERE id = @id`,
       ),
+      dropPlaceholder: db.prepare(
+        `DELETE FROM observations WHERE sha256 IS NULL AND id != @keep
+         AND id IN (SELECT observation_id FROM observation_sources WHERE path = @path)`,
+      ),
       upsertSource: db.prepare(
         `INSERT INTO observation_sources (path, observation_id, seen_at) VALUES (?, ?, ?)
          ON CONFLICT(path) DO UPDATE SET observation_id = excluded.observation_id, seen_at = excluded.seen_at`,
@@ -70,14 +74,17 @@ export class AuditStore {
          captured_at = coalesce(@capturedAt, captured_at), updated_at = @now WHERE id = @id`,
       ),
       setObsStatus: db.prepare('UPDATE observations SET status = ?, error = ?, updated_at = ? WHERE id = ?'),
+      // A new run becomes the photo's current result only while nobody has reviewed or corrected it:
+      // an auditor's work is never replaced by model output (the new job is kept all the same).
       setCurrentJob: db.prepare(
         `UPDATE observations SET current_job_id = @jobId, model = (SELECT model FROM cv_jobs WHERE id = @jobId),
          detection_count = (SELECT count(*) FROM detections WHERE cv_job_id = @jobId AND deleted = 0),
          top_confidence = (SELECT max(confidence) FROM detections WHERE cv_job_id = @jobId AND deleted = 0)
-         WHERE id = @observationId`,
+         WHERE id = @observationId AND review_status = 'unreviewed'
+           AND NOT EXISTS (SELECT 1 FROM corrections c WHERE c.observation_id = @observationId)`,
       ),
-      completedJob: db.prepare<[string, string, string], { id: string; summary: string }>(
-        `SELECT id, summary FROM cv_jobs WHERE observation_id = ? AND model = ? AND options = ? AND status = 'completed'
+      completedJob: db.prepare<[string, string, string | null, string], { id: string; summary: string }>(
+        `SELECT id, summary FROM cv_jobs WHERE observation_id = ? AND model = ? AND model_sha256 IS ? AND options = ? AND status = 'completed'
          ORDER BY completed_at DESC LIMIT 1`,
       ),
       detectionsOfJob: db.prepare<[string], { object_name: string; confidence: number; x: number; y: number; width: number; height: number; attributes: string }>(
@@ -143,14 +150,16 @@ export class AuditStore {
         this.s.insertObs.run({ id, locationId: input.locationId, sha256: input.sha256, sourcePath: input.sourcePath, bytes: input.bytes, metadata, now: t });
         row = { id, sha256: input.sha256, status: 'pending', width: null, height: null };
       }
+      // the failed placeholder of a file that could not be read before is replaced by the real one
+      if (input.sha256) this.s.dropPlaceholder.run({ path: input.sourcePath, keep: row.id });
       this.s.upsertSource.run(input.sourcePath, row.id, t);
       return row;
     })();
   }
 
-  /** The latest completed result of `model` with the same options (JSON) for this observation, if any: resume without new inference. */
-  completedResult(observationId: string, model: string, options: string): CompletedJob | null {
-    const job = this.s.completedJob.get(observationId, model, options);
+  /** The latest completed result of the same model (name and file sha256) and options (JSON), if any: resume without new inference. */
+  completedResult(observationId: string, model: string, modelSha256: string | null, options: string): CompletedJob | null {
+    const job = this.s.completedJob.get(observationId, model, modelSha256, options);
     if (!job) return null;
     const detections = this.s.detectionsOfJob.all(job.id).map((d) => ({
       objectName: d.object_name,

@@ -6,7 +6,7 @@ import type { Db } from './index';
  * writes of photos that are not yet completed in the database, which the next run redoes.
  */
 export class WriteQueue {
-  private queue: (() => void)[] = [];
+  private queue: { write: () => void; fallback?: (err: Error) => void }[] = [];
   private timer: NodeJS.Timeout | null = null;
   private failure: Error | null = null;
 
@@ -15,9 +15,13 @@ export class WriteQueue {
     private readonly opts: { maxBatch: number; maxDelayMs: number; onFlush?: (ms: number, writes: number) => void } = { maxBatch: 64, maxDelayMs: 100 },
   ) {}
 
-  push(write: () => void): void {
+  /**
+   * Queues a write. Each write runs in its own savepoint inside the batch: when the database refuses
+   * it (a constraint), only it is rolled back and `fallback` runs instead (e.g. mark that photo failed).
+   */
+  push(write: () => void, fallback?: (err: Error) => void): void {
     if (this.failure) throw this.failure;
-    this.queue.push(write);
+    this.queue.push({ write, fallback });
     if (this.queue.length >= this.opts.maxBatch) this.flush();
     else {
       this.timer ??= setTimeout(() => {
@@ -41,7 +45,18 @@ export class WriteQueue {
     const t0 = performance.now();
     try {
       this.db.transaction(() => {
-        for (const write of batch) write();
+        for (const { write, fallback } of batch) {
+          if (!fallback) {
+            write();
+            continue;
+          }
+          try {
+            this.db.transaction(write)();
+          } catch (err) {
+            if (!(err instanceof Error) || !('code' in err) || !String(err.code).startsWith('SQLITE_CONSTRAINT')) throw err;
+            fallback(err);
+          }
+        }
       })();
     } catch (err) {
       this.failure = new Error(`cannot write to the database: ${(err as Error).message}. Check free disk space and that no other program locks the file; then run again (completed photos are kept).`);

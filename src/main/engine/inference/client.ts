@@ -47,6 +47,7 @@ export class InferenceWorker {
   private nextId = 1;
   private readyPromise: Promise<ReadyInfo>;
   private fatal: Error | null = null;
+  private exited = false;
 
   constructor(init: Omit<InitRequest, 'type'>, entry: URL | string = defaultWorkerEntry()) {
     // onnxruntime's native module is loaded by the worker; sharp and better-sqlite3 stay in the main thread.
@@ -70,6 +71,7 @@ export class InferenceWorker {
       this.worker.on('message', onMessage);
       this.worker.on('error', (err) => this.die(err, reject));
       this.worker.on('exit', (code) => {
+        this.exited = true;
         if (code !== 0 || this.pending.size) this.die(new Error(`the inference worker stopped (exit code ${code})`), reject);
       });
     });
@@ -103,6 +105,7 @@ export class InferenceWorker {
 
   /** Releases the session and ends the worker thread. */
   async close(): Promise<void> {
+    if (this.exited) return;
     const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
     this.worker.postMessage({ type: 'close' });
     const timer = setTimeout(() => void this.worker.terminate(), 5000);

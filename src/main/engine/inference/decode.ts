@@ -180,20 +180,22 @@ export function ios(a: RawBox, b: RawBox): number {
 }
 
 /**
- * Merges detections from the whole photo and its tiles (photo pixels). Class-wise, highest score first:
- * a box overlapping a kept one by IoU > iouThreshold is dropped (plain NMS); a box from another source
- * lying mostly inside (or around) a kept one (IoS > iosThreshold) is merged into it (union of the two),
- * which joins objects cut by a tile border.
+ * Merges detections from the whole photo (source 0) and its tiles (sources 1..n), in photo pixels.
+ * Class-wise, highest score first: a box overlapping a kept one by IoU > iouThreshold is dropped (plain
+ * NMS); a tile box lying mostly inside (or around) a kept box from other tiles (IoS > iosThreshold) is
+ * merged into it (union of the two), which joins objects cut by a tile border.
  */
 export function mergeTiled(boxes: (RawBox & { source: number })[], iouThreshold: number, maxDetections: number, iosThreshold = 0.6): RawBox[] {
   const sorted = [...boxes].sort((a, b) => b.score - a.score);
   const kept: (RawBox & { sources: Set<number> })[] = [];
+  // IoS joins pieces of one object seen by different tiles (source ≥ 1); the whole photo (source 0)
+  // only takes part in plain NMS, or a big box there would swallow the small objects inside it
+  const joins = (k: RawBox & { sources: Set<number> }, box: RawBox & { source: number }) =>
+    box.source !== 0 && !k.sources.has(0) && !k.sources.has(box.source) && ios(k, box) > iosThreshold;
   for (const box of sorted) {
-    const twin = kept.find(
-      (k) => k.classId === box.classId && (iou(k, box) > iouThreshold || (!k.sources.has(box.source) && ios(k, box) > iosThreshold)),
-    );
+    const twin = kept.find((k) => k.classId === box.classId && (iou(k, box) > iouThreshold || joins(k, box)));
     if (twin) {
-      if (!twin.sources.has(box.source) && ios(twin, box) > iosThreshold) {
+      if (joins(twin, box)) {
         twin.x1 = Math.min(twin.x1, box.x1);
         twin.y1 = Math.min(twin.y1, box.y1);
         twin.x2 = Math.max(twin.x2, box.x2);

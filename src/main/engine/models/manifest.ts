@@ -162,7 +162,8 @@ export async function resolveModel(nameOrFile: string | undefined, opts: FetchOp
   return withModelMetadata({
     name: path.basename(file, '.onnx'),
     path: file,
-    sha256: null,
+    // identifies the weights, so a retrained file with the same name is not taken for the old one
+    sha256: await sha256File(file),
     format,
     inputSize: byFile?.inputSize ?? [0, 0],
     labels: byFile?.labels ?? [],
