@@ -1,4 +1,4 @@
-import type { CvSummary, Detection } from './domain';
+import type { CvSummary } from './domain';
 
 /**
  * The seed's CV summary for one photo.
@@ -9,7 +9,7 @@ import type { CvSummary, Detection } from './domain';
  * - complianceScore: share of expected labels that were detected, |expected ∩ detected| / |expected|,
  *   rounded to 4 decimals; null without an expected list (1 when the list is empty).
  */
-export function summarize(detections: readonly Detection[], expected?: readonly string[] | null): CvSummary {
+export function summarize(detections: readonly { objectName: string }[], expected?: readonly string[] | null): CvSummary {
   const seen = new Set(detections.map((d) => d.objectName));
   if (!expected) {
     return { totalProducts: detections.length, uniqueSKUs: seen.size, outOfStock: null, complianceScore: null };

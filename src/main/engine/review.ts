@@ -207,7 +207,7 @@ export class ReviewService {
     const counts = new Map<string, number>();
     for (const d of detections) counts.set(d.objectName, (counts.get(d.objectName) ?? 0) + 1);
     const labelCounts = [...counts].map(([name, n]) => ({ name, n })).sort((a, b) => b.n - a.n || a.name.localeCompare(b.name));
-    const summary = summarize(detections.map((d) => ({ objectName: d.objectName, confidence: 1, boundingBox: { x: 0, y: 0, width: 0, height: 0 }, attributes: {} })));
+    const summary = summarize(detections);
     return { summary, labelCounts };
   }
 

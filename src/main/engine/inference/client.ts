@@ -90,10 +90,6 @@ export class InferenceWorker {
     return this.readyPromise;
   }
 
-  get inFlight(): number {
-    return this.pending.size;
-  }
-
   infer(req: Omit<InferRequest, 'type' | 'id'>): Promise<InferResult> {
     if (this.fatal) return Promise.reject(this.fatal);
     const id = this.nextId++;
