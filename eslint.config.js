@@ -45,7 +45,7 @@ const restrict = (...sets) => [
 const noDynamicElectron = [
   'error',
   {
-    selector: "ImportExpression[source.value=/^electron(\\u002F|$)/]",
+    selector: 'ImportExpression[source.value=/^electron(\\u002F|$)/]',
     message: ELECTRON_MESSAGE,
   },
   {
@@ -82,6 +82,12 @@ export default defineConfig(
     languageOptions: { globals: { ...globals.es2021 } },
   },
 
+  // Prettier formats (npm run format); this only keeps lines it cannot break (long strings) within 140.
+  {
+    files: ['**/*.{js,mjs,cjs,ts,mts,cts,tsx}'],
+    rules: { 'max-len': ['error', { code: 140, ignoreUrls: true }] },
+  },
+
   // Layer boundaries. Each block states the full list for its files: for a given rule, a later matching
   // config object replaces the options of an earlier one.
   {
@@ -103,7 +109,10 @@ export default defineConfig(
     rules: {
       'no-restricted-imports': restrict(
         ELECTRON,
-        layers(['electron', 'preload', 'renderer'], 'The engine and the CLI run without Electron: nothing from the Electron shell, preload or renderer.'),
+        layers(
+          ['electron', 'preload', 'renderer'],
+          'The engine and the CLI run without Electron: nothing from the Electron shell, preload or renderer.',
+        ),
       ),
     },
   },

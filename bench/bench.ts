@@ -28,7 +28,9 @@ const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
 const r2 = (v: number) => Math.round(v * 100) / 100;
 
 function usage(message: string): never {
-  err(`${message}\nusage: npm run bench [-- --photos N --size 12mp|phone|small --json --threads N --prefetch N --decode-threads N --tiles]`);
+  err(
+    `${message}\nusage: npm run bench [-- --photos N --size 12mp|phone|small --json --threads N --prefetch N --decode-threads N --tiles]`,
+  );
   process.exit(2);
 }
 
@@ -64,24 +66,35 @@ setDecodeThreads(decodeThreads);
 
 async function pool<T>(items: T[], lanes: number, fn: (item: T) => Promise<void>) {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(lanes, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(lanes, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]);
+    }),
+  );
 }
 
 async function main() {
   const dir = await makePhotoSet(PHOTOS, size, n, err);
-  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.jpg')).sort().map((f) => path.join(dir, f));
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.jpg'))
+    .sort()
+    .map((f) => path.join(dir, f));
   const model = await resolveModel(undefined, { log: err });
   const spec = { format: model.format, width: model.inputSize[0], height: model.inputSize[1] };
-  err(`${files.length} photos at ${size} in ${dir}; model ${model.name}; ${threads} intra-op threads; prefetch ${prefetch}; ${decodeThreads} decode thread(s)`);
+  err(
+    `${files.length} photos at ${size} in ${dir}; model ${model.name}; ${threads} intra-op threads; ` +
+      `prefetch ${prefetch}; ${decodeThreads} decode thread(s)`,
+  );
 
   // (a) model-only
   const { session } = await openSession(model.path, 'cpu', threads);
-  const ready = await Promise.all(files.slice(0, 8).map(async (f) => {
-    const buf = fs.readFileSync(f);
-    return (await preparePhotoTensor(buf, await probePhoto(buf), spec)).data;
-  }));
+  const ready = await Promise.all(
+    files.slice(0, 8).map(async (f) => {
+      const buf = fs.readFileSync(f);
+      return (await preparePhotoTensor(buf, await probePhoto(buf), spec)).data;
+    }),
+  );
   const input = session.inputNames[0];
   const run = (i: number) => session.run({ [input]: new ort.Tensor('float32', ready[i % ready.length], [1, 3, spec.height, spec.width]) });
   for (let i = 0; i < 5; i++) await run(i);
@@ -111,7 +124,14 @@ async function main() {
   let lastLog = 0;
   t = performance.now();
   const report = await runAudit({
-    paths: [dir], db, provider: 'cpu', intraOpThreads: threads, prefetch, decodeThreads, collect: false, profile: true,
+    paths: [dir],
+    db,
+    provider: 'cpu',
+    intraOpThreads: threads,
+    prefetch,
+    decodeThreads,
+    collect: false,
+    profile: true,
     tiles: args.tiles ? 'auto' : 'off',
     onEvent: (e) => {
       if (e.type !== 'progress') return;
@@ -141,18 +161,48 @@ async function main() {
   for (const tiles of ['off', 2, 3] as const) {
     const sdb = openDb(':memory:');
     const s0 = performance.now();
-    const rep = await runAudit({ paths: [path.join(PHOTOS, 'shelves')], db: sdb, provider: 'cpu', intraOpThreads: threads, prefetch, decodeThreads, tiles });
+    const rep = await runAudit({
+      paths: [path.join(PHOTOS, 'shelves')],
+      db: sdb,
+      provider: 'cpu',
+      intraOpThreads: threads,
+      prefetch,
+      decodeThreads,
+      tiles,
+    });
     const ms = (performance.now() - s0) / rep.photos.length;
     sdb.close();
     const all = rep.photos.flatMap((p) => p.detections);
-    shelves[`tiles ${tiles}`] = { detections: all.length, bottles: all.filter((d) => d.objectName === 'bottle').length, msPerPhoto: Math.round(ms) };
+    shelves[`tiles ${tiles}`] = {
+      detections: all.length,
+      bottles: all.filter((d) => d.objectName === 'bottle').length,
+      msPerPhoto: Math.round(ms),
+    };
   }
 
   const result = {
     machine: { cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.availableParallelism(), node: process.version },
-    settings: { model: model.name, size, photos: files.length, intraOpThreads: threads, prefetch, decodeThreads, tiles: args.tiles ? 'auto' : 'off', provider: report.provider },
-    photosPerSecond: { modelOnly: r2(modelRate), decodeOnly: r2(decodeRate), endToEnd: r2(e2eRate), endToEndWithStartup: r2(files.length / wallS) },
-    endToEnd: { wallSeconds: r2(wallS), processingSeconds: timings ? r2(timings.processingMs / 1000) : null, rateFrom: timings ? 'processingMs' : 'wall time (no stage timings from the engine)' },
+    settings: {
+      model: model.name,
+      size,
+      photos: files.length,
+      intraOpThreads: threads,
+      prefetch,
+      decodeThreads,
+      tiles: args.tiles ? 'auto' : 'off',
+      provider: report.provider,
+    },
+    photosPerSecond: {
+      modelOnly: r2(modelRate),
+      decodeOnly: r2(decodeRate),
+      endToEnd: r2(e2eRate),
+      endToEndWithStartup: r2(files.length / wallS),
+    },
+    endToEnd: {
+      wallSeconds: r2(wallS),
+      processingSeconds: timings ? r2(timings.processingMs / 1000) : null,
+      rateFrom: timings ? 'processingMs' : 'wall time (no stage timings from the engine)',
+    },
     sharedCpuBound: r2(bound),
     gpuBound: r2(Math.min(modelRate, decodeRate)),
     ratioToSharedCpuBound: r2(e2eRate / bound),
@@ -176,25 +226,41 @@ async function main() {
     return;
   }
   const p = result.photosPerSecond;
+  const e2eNote =
+    (timings ? `(${result.endToEnd.processingSeconds} s processing; ` : '(from wall time; ') +
+    `wall ${result.endToEnd.wallSeconds} s with start-up = ${p.endToEndWithStartup.toFixed(1)} photos/s)`;
+  const met = (ok: boolean | null, none: string) => (ok === null ? none : ok ? 'MET' : 'NOT MET');
+  const ratioNote = result.ratioNote ?? `target ≥ ${result.target}  ${met(result.ratioToSharedCpuBound >= result.target, '')}`;
+  const mem = result.memory;
+  const f2 = (v: number) => v.toFixed(2).padStart(8);
   const out = [
     `KLIQ Audit bench — ${result.machine.cpu}, ${result.machine.cores} cores, Node ${result.machine.node}`,
-    `${files.length} photos at ${size}, model ${model.name}, ${threads} intra-op threads, prefetch ${prefetch}, ${decodeThreads} decode thread(s), tiles ${result.settings.tiles}, provider ${report.provider}`,
+    `${files.length} photos at ${size}, model ${model.name}, ${threads} intra-op threads, prefetch ${prefetch}, ` +
+      `${decodeThreads} decode thread(s), tiles ${result.settings.tiles}, provider ${report.provider}`,
     '',
     `(a) model-only       ${p.modelOnly.toFixed(1).padStart(8)} photos/s`,
     `(b) decode-only      ${p.decodeOnly.toFixed(1).padStart(8)} photos/s`,
-    `(c) end-to-end       ${p.endToEnd.toFixed(1).padStart(8)} photos/s   ${timings ? `(${result.endToEnd.processingSeconds} s processing; ` : '(from wall time; '}wall ${result.endToEnd.wallSeconds} s with start-up = ${p.endToEndWithStartup.toFixed(1)} photos/s)`,
-    `shared-CPU bound     ${result.sharedCpuBound.toFixed(1).padStart(8)} photos/s   1 / (1/a + 1/b)   [GPU bound min(a, b): ${result.gpuBound.toFixed(1)}]`,
-    `c / bound            ${result.ratioToSharedCpuBound.toFixed(2).padStart(8)}            ${result.ratioNote ?? `target ≥ ${result.target}  ${result.ratioToSharedCpuBound >= result.target ? 'MET' : 'NOT MET'}`}`,
+    `(c) end-to-end       ${p.endToEnd.toFixed(1).padStart(8)} photos/s   ${e2eNote}`,
+    `shared-CPU bound     ${result.sharedCpuBound.toFixed(1).padStart(8)} photos/s   1 / (1/a + 1/b)   ` +
+      `[GPU bound min(a, b): ${result.gpuBound.toFixed(1)}]`,
+    `c / bound            ${result.ratioToSharedCpuBound.toFixed(2).padStart(8)}            ${ratioNote}`,
     '',
     ...(timings
-      ? ['stage (ms/photo)         p50      p95     mean',
-        ...STAGES.map((s) => `${s.padEnd(18)} ${timings.stages[s].p50.toFixed(2).padStart(8)} ${timings.stages[s].p95.toFixed(2).padStart(8)} ${timings.stages[s].mean.toFixed(2).padStart(8)}`)]
+      ? [
+          'stage (ms/photo)         p50      p95     mean',
+          ...STAGES.map((s) => `${s.padEnd(18)} ${f2(timings.stages[s].p50)} ${f2(timings.stages[s].p95)} ${f2(timings.stages[s].mean)}`),
+        ]
       : ['stage timings: n/a (the engine returned no report.timings)']),
     '',
-    `RSS: after 100 photos ${result.memory.rssAfter100Mb ?? '–'} MB, max after ${result.memory.maxRssAfter100Mb ?? '–'} MB, growth ${result.memory.growthAfter100Mb ?? '–'} MB (target ≤ 150: ${result.memory.withinTarget === null ? 'n/a, fewer than 100 photos' : result.memory.withinTarget ? 'MET' : 'NOT MET'}); peak ${result.memory.peakRssMb} MB; at the end ${result.memory.endRssMb} MB`,
+    `RSS: after 100 photos ${mem.rssAfter100Mb ?? '–'} MB, max after ${mem.maxRssAfter100Mb ?? '–'} MB, ` +
+      `growth ${mem.growthAfter100Mb ?? '–'} MB (target ≤ 150: ${met(mem.withinTarget, 'n/a, fewer than 100 photos')}); ` +
+      `peak ${mem.peakRssMb} MB; at the end ${mem.endRssMb} MB`,
     '',
     'shelves (../shared/photos/shelves, 3 photos)   detections  bottles  ms/photo',
-    ...Object.entries(shelves).map(([k, v]) => `${k.padEnd(46)} ${String(v.detections).padStart(10)} ${String(v.bottles).padStart(8)} ${String(v.msPerPhoto).padStart(9)}`),
+    ...Object.entries(shelves).map(
+      ([k, v]) =>
+        `${k.padEnd(46)} ${String(v.detections).padStart(10)} ${String(v.bottles).padStart(8)} ${String(v.msPerPhoto).padStart(9)}`,
+    ),
   ];
   process.stdout.write(`${out.join('\n')}\n`);
 }

@@ -20,7 +20,11 @@ const ORIENTATIONS = [1, 6, 3, 8];
 
 function sources(photosDir: string): string[] {
   return ['general', 'shelves'].flatMap((sub) =>
-    fs.readdirSync(path.join(photosDir, sub)).filter((f) => /\.(jpe?g|png)$/i.test(f)).sort().map((f) => path.join(photosDir, sub, f)),
+    fs
+      .readdirSync(path.join(photosDir, sub))
+      .filter((f) => /\.(jpe?g|png)$/i.test(f))
+      .sort()
+      .map((f) => path.join(photosDir, sub, f)),
   );
 }
 

@@ -11,7 +11,12 @@ import { EXPECTED_LABELS, GENERAL, HAND_LABELS, PHOTOS, bestMatch, iouBox, label
 
 const byName = (r: AuditReport) => new Map(r.photos.map((p) => [path.basename(p.path), p]));
 
-async function audit(paths: string[], model: string, dbFile = path.join(tmpDir(), 'a.db'), extra: Partial<Parameters<typeof runAudit>[0]> = {}) {
+async function audit(
+  paths: string[],
+  model: string,
+  dbFile = path.join(tmpDir(), 'a.db'),
+  extra: Partial<Parameters<typeof runAudit>[0]> = {},
+) {
   const db = openDb(dbFile);
   try {
     const report = await runAudit({ paths, db, model, provider: 'cpu', ...extra });
@@ -50,7 +55,10 @@ describe('audit of ../shared/photos/general with both shared models', () => {
     // Every confident detection has its twin; decode.test.ts checks exact equality on one tensor.
     for (const [file, a] of byName(yolox)) {
       const b = byName(v8).get(file)!;
-      for (const [x, y] of [[a, b], [b, a]]) {
+      for (const [x, y] of [
+        [a, b],
+        [b, a],
+      ]) {
         for (const d of x.detections.filter((e) => e.confidence >= 0.4)) {
           const twin = y.detections.find((e) => e.objectName === d.objectName && iouBox(e.boundingBox, d.boundingBox) > 0.85);
           expect(twin, `${file}: ${d.objectName} ${d.confidence}`).toBeDefined();
@@ -62,7 +70,8 @@ describe('audit of ../shared/photos/general with both shared models', () => {
   it.each(Object.entries(HAND_LABELS))('%s: boxes match hand-labelled boxes (IoU ≥ 0.5)', (file, labels) => {
     for (const report of [yolox, v8]) {
       const photo = byName(report).get(file)!;
-      for (const { label, box } of labels) expect(bestMatch(photo.detections, label, box), `${report.model} ${file} ${label}`).toBeGreaterThanOrEqual(0.5);
+      for (const { label, box } of labels)
+        expect(bestMatch(photo.detections, label, box), `${report.model} ${file} ${label}`).toBeGreaterThanOrEqual(0.5);
     }
   });
 
@@ -76,7 +85,12 @@ describe('audit of ../shared/photos/general with both shared models', () => {
         expect(b.x + b.width).toBeLessThanOrEqual(p.width!);
         expect(b.y + b.height).toBeLessThanOrEqual(p.height!);
       }
-      expect(p.summary).toEqual({ totalProducts: p.detections.length, uniqueSKUs: labelsOf(p.detections).size, outOfStock: null, complianceScore: null });
+      expect(p.summary).toEqual({
+        totalProducts: p.detections.length,
+        uniqueSKUs: labelsOf(p.detections).size,
+        outOfStock: null,
+        complianceScore: null,
+      });
     }
   });
 });
@@ -150,9 +164,15 @@ describe('resume and deduplication', () => {
       .jpeg()
       .toFile(file);
     const dbFile = path.join(dir, 'm.db');
-    await audit([file], 'yolox-nano-coco', dbFile, { location: 'Store 12', metadata: { aisle: 'beverages', visit_id: 'v1', captured_by: 'rep_jane' } });
+    await audit([file], 'yolox-nano-coco', dbFile, {
+      location: 'Store 12',
+      metadata: { aisle: 'beverages', visit_id: 'v1', captured_by: 'rep_jane' },
+    });
     const db = openDb(dbFile);
-    const row = db.prepare(`SELECT o.*, l.name AS location FROM observations o JOIN locations l ON l.id = o.location_id`).get() as Record<string, unknown>;
+    const row = db.prepare(`SELECT o.*, l.name AS location FROM observations o JOIN locations l ON l.id = o.location_id`).get() as Record<
+      string,
+      unknown
+    >;
     db.close();
     expect(row.location).toBe('Store 12');
     expect(JSON.parse(row.metadata as string)).toEqual({ aisle: 'beverages', visit_id: 'v1', captured_by: 'rep_jane' });
@@ -165,12 +185,19 @@ describe('resume and deduplication', () => {
   it('a result the database refuses fails only its photo; the batch is written', async () => {
     const dbFile = path.join(tmpDir(), 'refuse.db');
     const db = openDb(dbFile);
-    db.exec(`CREATE TRIGGER no_horses BEFORE INSERT ON detections WHEN NEW.object_name = 'horse' BEGIN SELECT RAISE(ABORT, 'horses are refused here'); END`);
+    db.exec(
+      `CREATE TRIGGER no_horses BEFORE INSERT ON detections WHEN NEW.object_name = 'horse'
+       BEGIN SELECT RAISE(ABORT, 'horses are refused here'); END`,
+    );
     db.close();
     const { report, stats } = await audit([path.join(GENERAL, 'person.jpg'), path.join(GENERAL, 'dog.jpg')], 'yolox-nano-coco', dbFile);
     expect(stats.byStatus).toMatchObject({ completed: 1, failed: 1 });
     const check = openDb(dbFile);
-    const failed = check.prepare(`SELECT o.source_path, o.error, j.status FROM observations o JOIN cv_jobs j ON j.observation_id = o.id WHERE o.status = 'failed'`).get() as Record<string, string>;
+    const failed = check
+      .prepare(
+        `SELECT o.source_path, o.error, j.status FROM observations o JOIN cv_jobs j ON j.observation_id = o.id WHERE o.status = 'failed'`,
+      )
+      .get() as Record<string, string>;
     check.close();
     expect(failed.source_path).toMatch(/person\.jpg$/);
     expect(failed.error).toMatch(/could not save the result: horses are refused here/);
@@ -200,7 +227,11 @@ describe('resume and deduplication', () => {
     expect(again.report.counts.cached).toBe(1);
     const db = openDb(dbFile);
     const store = new AuditStore(db);
-    const job = db.prepare('SELECT observation_id, model_sha256, options FROM cv_jobs').get() as { observation_id: string; model_sha256: string; options: string };
+    const job = db.prepare('SELECT observation_id, model_sha256, options FROM cv_jobs').get() as {
+      observation_id: string;
+      model_sha256: string;
+      options: string;
+    };
     expect(job.model_sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(store.completedResult(job.observation_id, 'best', job.model_sha256, job.options)).not.toBeNull();
     expect(store.completedResult(job.observation_id, 'best', '0'.repeat(64), job.options)).toBeNull();
@@ -208,7 +239,9 @@ describe('resume and deduplication', () => {
   });
 
   it('an expected-label list gives outOfStock and complianceScore', async () => {
-    const { report } = await audit([path.join(GENERAL, 'person.jpg')], 'yolox-nano-coco', undefined, { expectedLabels: ['person', 'horse', 'bottle'] });
+    const { report } = await audit([path.join(GENERAL, 'person.jpg')], 'yolox-nano-coco', undefined, {
+      expectedLabels: ['person', 'horse', 'bottle'],
+    });
     expect(report.photos[0].summary).toMatchObject({ outOfStock: ['bottle'], complianceScore: 0.6667 });
     expect(report.summary).toMatchObject({ outOfStock: ['bottle'], complianceScore: 0.6667 });
   });

@@ -91,7 +91,10 @@ describe('kliq-audit audit', () => {
     const sources = ['dog.jpg', 'person.jpg', 'giraffe.jpg', 'eagle.jpg', 'fruits.jpg'];
     await Promise.all(
       Array.from({ length: 60 }, (_, i) =>
-        sharp(path.join(GENERAL, sources[i % sources.length])).resize({ width: 1600 + i }).jpeg({ quality: 90 }).toFile(path.join(dir, `p${String(i).padStart(2, '0')}.jpg`)),
+        sharp(path.join(GENERAL, sources[i % sources.length]))
+          .resize({ width: 1600 + i })
+          .jpeg({ quality: 90 })
+          .toFile(path.join(dir, `p${String(i).padStart(2, '0')}.jpg`)),
       ),
     );
     const db = path.join(tmpDir(), 'cancel.db');
@@ -110,7 +113,12 @@ describe('kliq-audit audit', () => {
     expect(code, stderr).toBe(130);
     expect(stderr).toMatch(/cancelling: finishing the photos in flight/);
     const mid = new Database(db, { readonly: true });
-    const byStatus = Object.fromEntries((mid.prepare('SELECT status, count(*) AS n FROM observations GROUP BY status').all() as { status: string; n: number }[]).map((r) => [r.status, r.n]));
+    const byStatus = Object.fromEntries(
+      (mid.prepare('SELECT status, count(*) AS n FROM observations GROUP BY status').all() as { status: string; n: number }[]).map((r) => [
+        r.status,
+        r.n,
+      ]),
+    );
     mid.close();
     expect(byStatus.processing ?? 0).toBe(0);
     expect(byStatus.failed ?? 0).toBe(0);
@@ -135,7 +143,10 @@ describe('crash safety', () => {
     const sources = ['dog.jpg', 'person.jpg', 'giraffe.jpg', 'eagle.jpg'];
     await Promise.all(
       Array.from({ length: 40 }, (_, i) =>
-        sharp(path.join(GENERAL, sources[i % sources.length])).resize({ width: 1200 + i }).jpeg({ quality: 85 }).toFile(path.join(dir, `k${i}.jpg`)),
+        sharp(path.join(GENERAL, sources[i % sources.length]))
+          .resize({ width: 1200 + i })
+          .jpeg({ quality: 85 })
+          .toFile(path.join(dir, `k${i}.jpg`)),
       ),
     );
     const db = path.join(tmpDir(), 'kill.db');
@@ -156,9 +167,16 @@ describe('crash safety', () => {
     expect(one('SELECT count(*) AS n FROM observations')).toBe(40);
     expect(one(`SELECT count(*) AS n FROM observations WHERE status = 'completed'`)).toBe(40);
     // exactly one completed job per photo, and every job ended (none left queued or processing)
-    expect(one(`SELECT count(*) AS n FROM (SELECT observation_id FROM cv_jobs WHERE status = 'completed' GROUP BY observation_id HAVING count(*) > 1)`)).toBe(0);
+    expect(
+      one(
+        `SELECT count(*) AS n FROM (SELECT observation_id FROM cv_jobs WHERE status = 'completed'
+         GROUP BY observation_id HAVING count(*) > 1)`,
+      ),
+    ).toBe(0);
     expect(one(`SELECT count(*) AS n FROM cv_jobs WHERE status IN ('queued', 'processing')`)).toBe(0);
-    expect(one(`SELECT count(*) AS n FROM detections d JOIN observations o ON o.id = d.observation_id WHERE d.cv_job_id != o.current_job_id`)).toBe(0);
+    expect(
+      one(`SELECT count(*) AS n FROM detections d JOIN observations o ON o.id = d.observation_id WHERE d.cv_job_id != o.current_job_id`),
+    ).toBe(0);
     after.close();
   });
 });

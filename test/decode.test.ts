@@ -7,7 +7,14 @@ import { preparePhotoTensor, probePhoto } from '../src/main/engine/ingest/photo'
 import { parseUltralyticsNames, readOnnxMetadata } from '../src/main/engine/models/onnx-metadata';
 import { GENERAL, SHARED_MODELS } from './helpers';
 
-const box = (classId: number, score: number, x1: number, y1: number, x2: number, y2: number): RawBox => ({ classId, score, x1, y1, x2, y2 });
+const box = (classId: number, score: number, x1: number, y1: number, x2: number, y2: number): RawBox => ({
+  classId,
+  score,
+  x1,
+  y1,
+  x2,
+  y2,
+});
 
 describe('NMS and letterbox', () => {
   it('suppresses overlaps within a class, keeps them across classes, caps the count', () => {
@@ -39,7 +46,9 @@ describe('NMS and letterbox', () => {
     expect(b.score).toBeCloseTo(0.9, 6);
     // centre ((5 + 0.5) * 16, (3 + 0.5) * 16) = (88, 56), size (2 * 16, 4 * 16)
     [b.x1, b.y1, b.x2, b.y2].forEach((v, i) => expect(v).toBeCloseTo([72, 24, 104, 88][i], 4));
-    expect(() => decodeYolox(out.subarray(7), { inputWidth: 416, inputHeight: 416, numClasses: 2, confThreshold: 0.25 })).toThrow(/YOLOX output/);
+    expect(() => decodeYolox(out.subarray(7), { inputWidth: 416, inputHeight: 416, numClasses: 2, confThreshold: 0.25 })).toThrow(
+      /YOLOX output/,
+    );
   });
 });
 
@@ -66,9 +75,18 @@ describe('both decoders on one photo, same input pixels', () => {
     const bgr = await preparePhotoTensor(buf, info, { format: 'yolox', width: 416, height: 416 });
     const plane = 416 * 416;
     const rgb = new Float32Array(3 * plane);
-    rgb.set(bgr.data.subarray(2 * plane, 3 * plane).map((v) => v / 255), 0);
-    rgb.set(bgr.data.subarray(plane, 2 * plane).map((v) => v / 255), plane);
-    rgb.set(bgr.data.subarray(0, plane).map((v) => v / 255), 2 * plane);
+    rgb.set(
+      bgr.data.subarray(2 * plane, 3 * plane).map((v) => v / 255),
+      0,
+    );
+    rgb.set(
+      bgr.data.subarray(plane, 2 * plane).map((v) => v / 255),
+      plane,
+    );
+    rgb.set(
+      bgr.data.subarray(0, plane).map((v) => v / 255),
+      2 * plane,
+    );
 
     const raw = await ort.InferenceSession.create(path.join(SHARED_MODELS, 'yolox_nano.onnx'));
     const v8 = await ort.InferenceSession.create(path.join(SHARED_MODELS, 'yolox_nano_v8layout.onnx'));

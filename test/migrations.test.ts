@@ -14,7 +14,10 @@ describe('migrations', () => {
   it('are numbered 1..n in order, one per file', () => {
     expect(migrations.map((m) => m.version)).toEqual(migrations.map((_, i) => i + 1));
     const dir = path.resolve(import.meta.dirname, '../src/main/engine/db/migrations');
-    const files = fs.readdirSync(dir).filter((f) => /^\d{3}_.*\.ts$/.test(f)).sort();
+    const files = fs
+      .readdirSync(dir)
+      .filter((f) => /^\d{3}_.*\.ts$/.test(f))
+      .sort();
     expect(files.map((f) => f.replace(/\.ts$/, ''))).toEqual(migrations.map((m) => m.name));
   });
 
@@ -25,15 +28,36 @@ describe('migrations', () => {
     expect(migrate(db, migrations, 1)).toBe(1);
     expect(tables(db)).toEqual(['cv_jobs', 'detections', 'locations', 'observation_sources', 'observations']);
     const t = new Date().toISOString();
-    db.prepare(`INSERT INTO observations (id, sha256, source_path, created_at, updated_at) VALUES ('obs_1', 'abc', '/x.jpg', ?, ?)`).run(t, t);
+    db.prepare(`INSERT INTO observations (id, sha256, source_path, created_at, updated_at) VALUES ('obs_1', 'abc', '/x.jpg', ?, ?)`).run(
+      t,
+      t,
+    );
     // the seed's statuses only
     expect(() => db.prepare(`UPDATE observations SET status = 'done' WHERE id = 'obs_1'`).run()).toThrow(/CHECK/);
-    expect(() => db.prepare(`INSERT INTO observations (id, sha256, source_path, created_at, updated_at) VALUES ('obs_2', 'abc', '/y.jpg', ?, ?)`).run(t, t)).toThrow(/UNIQUE/);
-    expect(() => db.prepare(`INSERT INTO cv_jobs (id, observation_id, model, status, created_at) VALUES ('job_1', 'obs_1', 'm', 'running', ?)`).run(t)).toThrow(/CHECK/);
-    expect(() => db.prepare(`INSERT INTO cv_jobs (id, observation_id, model, created_at) VALUES ('job_1', 'obs_missing', 'm', ?)`).run(t)).toThrow(/FOREIGN KEY/);
+    expect(() =>
+      db
+        .prepare(`INSERT INTO observations (id, sha256, source_path, created_at, updated_at) VALUES ('obs_2', 'abc', '/y.jpg', ?, ?)`)
+        .run(t, t),
+    ).toThrow(/UNIQUE/);
+    expect(() =>
+      db.prepare(`INSERT INTO cv_jobs (id, observation_id, model, status, created_at) VALUES ('job_1', 'obs_1', 'm', 'running', ?)`).run(t),
+    ).toThrow(/CHECK/);
+    expect(() =>
+      db.prepare(`INSERT INTO cv_jobs (id, observation_id, model, created_at) VALUES ('job_1', 'obs_missing', 'm', ?)`).run(t),
+    ).toThrow(/FOREIGN KEY/);
     db.prepare(`INSERT INTO cv_jobs (id, observation_id, model, created_at) VALUES ('job_1', 'obs_1', 'm', ?)`).run(t);
-    expect(() => db.prepare(`INSERT INTO detections (cv_job_id, observation_id, object_name, confidence, x, y, width, height) VALUES ('job_1', 'obs_1', 'cup', 1.5, 0, 0, 1, 1)`).run()).toThrow(/CHECK/);
-    db.prepare(`INSERT INTO detections (cv_job_id, observation_id, object_name, confidence, x, y, width, height) VALUES ('job_1', 'obs_1', 'cup', 0.5, 0, 0, 1, 1)`).run();
+    expect(() =>
+      db
+        .prepare(
+          `INSERT INTO detections (cv_job_id, observation_id, object_name, confidence, x, y, width, height)
+           VALUES ('job_1', 'obs_1', 'cup', 1.5, 0, 0, 1, 1)`,
+        )
+        .run(),
+    ).toThrow(/CHECK/);
+    db.prepare(
+      `INSERT INTO detections (cv_job_id, observation_id, object_name, confidence, x, y, width, height)
+           VALUES ('job_1', 'obs_1', 'cup', 0.5, 0, 0, 1, 1)`,
+    ).run();
     // deleting an observation removes its jobs and detections
     db.prepare(`DELETE FROM observations WHERE id = 'obs_1'`).run();
     expect(db.prepare('SELECT count(*) AS n FROM detections').get()).toEqual({ n: 0 });

@@ -2,7 +2,14 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, ensureModelFile, loadManifest, modelsDir, resolveModel, type ManifestEntry } from '../src/main/engine/models/manifest';
+import {
+  ConfigError,
+  ensureModelFile,
+  loadManifest,
+  modelsDir,
+  resolveModel,
+  type ManifestEntry,
+} from '../src/main/engine/models/manifest';
 import { ROOT, SHARED_MODELS, tmpDir } from './helpers';
 
 const manifest = loadManifest();
@@ -38,7 +45,9 @@ describe('model manifest', () => {
   it('names the fix when the local file has a bad checksum', async () => {
     const dir = tmpDir();
     fs.writeFileSync(path.join(dir, 'yolox_nano.onnx'), 'corrupt');
-    await expect(ensureModelFile(entry('yolox-nano-coco'), { dir, mirrors: [SHARED_MODELS] })).rejects.toThrow(/Delete the file and run `npm run models`/);
+    await expect(ensureModelFile(entry('yolox-nano-coco'), { dir, mirrors: [SHARED_MODELS] })).rejects.toThrow(
+      /Delete the file and run `npm run models`/,
+    );
   });
 
   it('skips a mirror copy with a bad checksum and reports every source tried', async () => {
@@ -60,7 +69,10 @@ describe('model manifest', () => {
       server = http.createServer((req, res) => {
         if (req.url === '/yolox_nano.onnx') fs.createReadStream(path.join(SHARED_MODELS, 'yolox_nano.onnx')).pipe(res);
         else if (req.url === '/wrong.onnx') res.end('wrong bytes');
-        else { res.statusCode = 404; res.end(); }
+        else {
+          res.statusCode = 404;
+          res.end();
+        }
       });
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
       base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
@@ -76,14 +88,18 @@ describe('model manifest', () => {
     });
 
     it('refuses a download with the wrong checksum, and a 404, and an unreachable host', async () => {
-      await expect(ensureModelFile(withUrl(`${base}/wrong.onnx`), { dir: tmpDir(), mirrors: [] })).rejects.toThrow(/does not match the manifest/);
+      await expect(ensureModelFile(withUrl(`${base}/wrong.onnx`), { dir: tmpDir(), mirrors: [] })).rejects.toThrow(
+        /does not match the manifest/,
+      );
       await expect(ensureModelFile(withUrl(`${base}/missing.onnx`), { dir: tmpDir(), mirrors: [] })).rejects.toThrow(/HTTP 404/);
       // a port that was just free: nothing listens there
       const probe = http.createServer();
       await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
       const closedPort = (probe.address() as { port: number }).port;
       await new Promise<void>((r) => probe.close(() => r()));
-      await expect(ensureModelFile(withUrl(`http://127.0.0.1:${closedPort}/yolox_nano.onnx`), { dir: tmpDir(), mirrors: [] })).rejects.toThrow(/ECONNREFUSED[\s\S]*Fix: put yolox_nano.onnx/);
+      await expect(
+        ensureModelFile(withUrl(`http://127.0.0.1:${closedPort}/yolox_nano.onnx`), { dir: tmpDir(), mirrors: [] }),
+      ).rejects.toThrow(/ECONNREFUSED[\s\S]*Fix: put yolox_nano.onnx/);
     });
   });
 

@@ -23,10 +23,15 @@ beforeAll(async () => {
 });
 afterAll(() => db.close());
 
-const photoId = (file: string) => (db.prepare('SELECT id FROM observations WHERE source_path LIKE ?').get(`%/${file}`) as { id: string }).id;
+const photoId = (file: string) =>
+  (db.prepare('SELECT id FROM observations WHERE source_path LIKE ?').get(`%/${file}`) as { id: string }).id;
 const corrections = (obs: string) =>
   db.prepare('SELECT action, detection_id, before, after, who FROM corrections WHERE observation_id = ? ORDER BY id').all(obs) as {
-    action: string; detection_id: number | null; before: string | null; after: string | null; who: string;
+    action: string;
+    detection_id: number | null;
+    before: string | null;
+    after: string | null;
+    who: string;
   }[];
 
 describe('queues', () => {
@@ -43,12 +48,21 @@ describe('queues', () => {
   it('filters by label, confidence band, location, visit, model and review state; counts per queue', () => {
     const dogs = host.review.queue({ filter: { label: 'dog' }, sort: 'path', offset: 0, limit: 100 });
     expect(dogs.items.map((i) => i.fileName)).toEqual(expect.arrayContaining(['dog.jpg', 'person.jpg']));
-    expect(dogs.items.every((i) => host.review.photo({ observationId: i.observationId }).detections.some((d) => d.objectName === 'dog'))).toBe(true);
+    expect(
+      dogs.items.every((i) => host.review.photo({ observationId: i.observationId }).detections.some((d) => d.objectName === 'dog')),
+    ).toBe(true);
     const band = host.review.queue({ filter: { confMin: 0.9 }, sort: 'uncertain', offset: 0, limit: 100 });
     expect(band.items.length).toBeGreaterThan(0);
     expect(band.items.every((i) => (i.topConfidence ?? 0) >= 0.9)).toBe(true);
     expect(host.review.queue({ filter: { location: 'Nowhere' }, sort: 'uncertain', offset: 0, limit: 10 }).total).toBe(0);
-    expect(host.review.queue({ filter: { location: 'Store 7', visit: 'v-42', model: 'yolox-nano-coco' }, sort: 'uncertain', offset: 0, limit: 10 }).total).toBe(12);
+    expect(
+      host.review.queue({
+        filter: { location: 'Store 7', visit: 'v-42', model: 'yolox-nano-coco' },
+        sort: 'uncertain',
+        offset: 0,
+        limit: 10,
+      }).total,
+    ).toBe(12);
     const counts = host.review.queueCounts({ filter: {} });
     expect(counts.byStatus.completed).toBe(12);
     expect(counts.locations).toEqual([{ name: 'Store 7', n: 12 }]);
@@ -96,7 +110,9 @@ describe('edits: each is a correction row (before, after, who) and an outbox row
     const obs = photoId('person.jpg');
     const d = host.review.photo({ observationId: obs }).detections[0];
     const n = corrections(obs).length;
-    expect(() => host.review.updateDetection({ detectionId: d.id, boundingBox: { x: 0, y: 0, width: 0, height: 5 } })).toThrow(/positive width and height/);
+    expect(() => host.review.updateDetection({ detectionId: d.id, boundingBox: { x: 0, y: 0, width: 0, height: 5 } })).toThrow(
+      /positive width and height/,
+    );
     expect(() => host.review.updateDetection({ detectionId: 99999999 })).toThrow(/no detection/);
     expect(corrections(obs)).toHaveLength(n);
   });
@@ -127,7 +143,12 @@ describe('a new run never replaces what an auditor reviewed or corrected', () =>
     host.review.setReview({ observationId: reviewed, review: 'reviewed' });
     const jobBefore = (id: string) => (db.prepare('SELECT current_job_id AS j FROM observations WHERE id = ?').get(id) as { j: string }).j;
     const [r0, u0] = [jobBefore(reviewed), jobBefore(untouched)];
-    await runAudit({ paths: [path.join(GENERAL, 'giraffe.jpg'), path.join(GENERAL, 'eagle.jpg')], db, provider: 'cpu', confThreshold: 0.1 });
+    await runAudit({
+      paths: [path.join(GENERAL, 'giraffe.jpg'), path.join(GENERAL, 'eagle.jpg')],
+      db,
+      provider: 'cpu',
+      confThreshold: 0.1,
+    });
     expect(jobBefore(reviewed)).toBe(r0);
     expect(host.review.photo({ observationId: reviewed }).detections).toEqual(before.detections);
     expect(jobBefore(untouched)).not.toBe(u0);
@@ -137,10 +158,17 @@ describe('a new run never replaces what an auditor reviewed or corrected', () =>
 describe('RPC handler (zod at the boundary)', () => {
   const handle = () => createRpcHandler(host);
   it('validates params and maps errors', async () => {
-    expect(await handle()('nope', {}, 1)).toMatchObject({ id: 1, ok: false, error: { code: 'bad-request', message: 'unknown method nope' } });
+    expect(await handle()('nope', {}, 1)).toMatchObject({
+      id: 1,
+      ok: false,
+      error: { code: 'bad-request', message: 'unknown method nope' },
+    });
     expect(await handle()('queue', { limit: 'many' }, 2)).toMatchObject({ ok: false, error: { code: 'bad-request' } });
     expect(await handle()('photo', { observationId: 'obs_missing' }, 3)).toMatchObject({ ok: false, error: { code: 'not-found' } });
-    expect(await handle()('startImport', { paths: ['/no/such'] }, 4)).toMatchObject({ ok: false, error: { code: 'bad-request', message: expect.stringMatching(/no such file or folder/) } });
+    expect(await handle()('startImport', { paths: ['/no/such'] }, 4)).toMatchObject({
+      ok: false,
+      error: { code: 'bad-request', message: expect.stringMatching(/no such file or folder/) },
+    });
     const r = await handle()('queue', {}, 5);
     expect(r.ok && methods.queue.result.parse(r.result).total).toBe(12);
   });
@@ -161,15 +189,34 @@ describe('migration 002 on a database made by 001', () => {
     const dets = src.prepare(`SELECT * FROM detections`).all() as Record<string, unknown>[];
     src.close();
     const d1 = new Database(file);
-    d1.prepare(`INSERT INTO observations (id, sha256, source_path, status, created_at, updated_at) VALUES (?, ?, ?, 'completed', ?, ?)`).run(obs.id, obs.sha256, obs.source_path, obs.created_at, obs.updated_at);
-    d1.prepare(`INSERT INTO cv_jobs (id, observation_id, model, status, created_at, completed_at) VALUES (?, ?, ?, 'completed', ?, ?)`).run(job.id, obs.id, job.model, job.created_at, job.completed_at);
-    for (const d of dets) d1.prepare(`INSERT INTO detections (cv_job_id, observation_id, object_name, confidence, x, y, width, height) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(job.id, obs.id, d.object_name, d.confidence, d.x, d.y, d.width, d.height);
+    d1.prepare(
+      `INSERT INTO observations (id, sha256, source_path, status, created_at, updated_at) VALUES (?, ?, ?, 'completed', ?, ?)`,
+    ).run(obs.id, obs.sha256, obs.source_path, obs.created_at, obs.updated_at);
+    d1.prepare(`INSERT INTO cv_jobs (id, observation_id, model, status, created_at, completed_at) VALUES (?, ?, ?, 'completed', ?, ?)`).run(
+      job.id,
+      obs.id,
+      job.model,
+      job.created_at,
+      job.completed_at,
+    );
+    for (const d of dets)
+      d1.prepare(
+        `INSERT INTO detections (cv_job_id, observation_id, object_name, confidence, x, y, width, height) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(job.id, obs.id, d.object_name, d.confidence, d.x, d.y, d.width, d.height);
     d1.close();
 
     const d2 = openDb(file);
     expect(d2.pragma('user_version', { simple: true })).toBe(2);
-    const row = d2.prepare('SELECT current_job_id, model, detection_count, top_confidence, review_status FROM observations').get() as Record<string, unknown>;
-    expect(row).toEqual({ current_job_id: job.id, model: 'yolox-nano-coco', detection_count: dets.length, top_confidence: Math.max(...dets.map((d) => d.confidence as number)), review_status: 'unreviewed' });
+    const row = d2
+      .prepare('SELECT current_job_id, model, detection_count, top_confidence, review_status FROM observations')
+      .get() as Record<string, unknown>;
+    expect(row).toEqual({
+      current_job_id: job.id,
+      model: 'yolox-nano-coco',
+      detection_count: dets.length,
+      top_confidence: Math.max(...dets.map((d) => d.confidence as number)),
+      review_status: 'unreviewed',
+    });
     expect(d2.prepare('SELECT count(*) AS n FROM corrections').get()).toEqual({ n: 0 });
     d2.close();
   });
@@ -189,7 +236,10 @@ describe('kliq-audit serve: token, origin and host', () => {
     new Promise<{ status: 'open'; result: unknown } | { status: 'refused'; message: string }>((resolve) => {
       const ws = new WebSocket(url, { headers });
       ws.on('open', () => ws.send(JSON.stringify({ id: 7, method: 'queueCounts', params: {} })));
-      ws.on('message', (m) => { resolve({ status: 'open', result: JSON.parse(m.toString()) }); ws.close(); });
+      ws.on('message', (m) => {
+        resolve({ status: 'open', result: JSON.parse(m.toString()) });
+        ws.close();
+      });
       ws.on('error', (e) => resolve({ status: 'refused', message: e.message }));
     });
 
@@ -199,8 +249,14 @@ describe('kliq-audit serve: token, origin and host', () => {
     expect(good).toMatchObject({ status: 'open', result: { kind: 'response', id: 7, ok: true } });
     expect(await rpc(base)).toMatchObject({ status: 'refused', message: expect.stringMatching(/401/) });
     expect(await rpc(`${base}?token=wrong${served.token}`)).toMatchObject({ status: 'refused', message: expect.stringMatching(/401/) });
-    expect(await rpc(`${base}?token=${served.token}`, { Origin: 'http://evil.example' })).toMatchObject({ status: 'refused', message: expect.stringMatching(/403/) });
-    expect(await rpc(`${base}?token=${served.token}`, { Host: 'evil.example' })).toMatchObject({ status: 'refused', message: expect.stringMatching(/403/) });
+    expect(await rpc(`${base}?token=${served.token}`, { Origin: 'http://evil.example' })).toMatchObject({
+      status: 'refused',
+      message: expect.stringMatching(/403/),
+    });
+    expect(await rpc(`${base}?token=${served.token}`, { Host: 'evil.example' })).toMatchObject({
+      status: 'refused',
+      message: expect.stringMatching(/403/),
+    });
   });
 
   it('survives a bad escape and an oversized message, and serves no file that is not a photo', async () => {

@@ -16,7 +16,13 @@ describe('tile grid', () => {
     expect(new Set(tiles.map((t) => t.x))).toEqual(new Set([0, 960 - size]));
     expect(Math.max(...tiles.map((t) => t.y + t.size))).toBe(1280);
     // every pixel is in some tile
-    for (const [x, y] of [[0, 0], [959, 1279], [480, 640], [959, 0], [0, 1279]]) {
+    for (const [x, y] of [
+      [0, 0],
+      [959, 1279],
+      [480, 640],
+      [959, 0],
+      [0, 1279],
+    ]) {
       expect(tiles.some((t) => x >= t.x && x < t.x + t.size && y >= t.y && y < t.y + t.size)).toBe(true);
     }
     expect(tilesFor('auto', { width: 640, height: 480 }, 416)).toEqual([]);
@@ -25,7 +31,10 @@ describe('tile grid', () => {
   });
 
   it('puts each tile at its place: a red square lands where the letterbox says', async () => {
-    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="1000" height="800"><rect width="1000" height="800" fill="white"/><rect x="700" y="500" width="60" height="60" fill="red"/></svg>`;
+    const svg = [
+      '<svg xmlns="http://www.w3.org/2000/svg" width="1000" height="800">',
+      '<rect width="1000" height="800" fill="white"/><rect x="700" y="500" width="60" height="60" fill="red"/></svg>',
+    ].join('');
     const buf = await sharp(Buffer.from(svg)).jpeg({ quality: 95 }).toBuffer();
     const info = await probePhoto(buf);
     const spec = { format: 'ultralytics' as const, width: 416, height: 416 };
@@ -47,14 +56,26 @@ describe('tile grid', () => {
 });
 
 describe('merging detections across tiles', () => {
-  const b = (source: number, score: number, x1: number, y1: number, x2: number, y2: number, classId = 0): RawBox & { source: number } => ({ classId, score, x1, y1, x2, y2, source });
+  const b = (source: number, score: number, x1: number, y1: number, x2: number, y2: number, classId = 0): RawBox & { source: number } => ({
+    classId,
+    score,
+    x1,
+    y1,
+    x2,
+    y2,
+    source,
+  });
 
   it('joins an object cut by a tile border with its whole twin, and keeps neighbours apart', () => {
-    const merged = mergeTiled([
-      b(1, 0.9, 100, 100, 150, 200), // whole bottle seen by tile 1
-      b(2, 0.6, 100, 150, 150, 200), // its lower half, cut by tile 2's border
-      b(2, 0.8, 160, 100, 210, 200), // the neighbouring bottle
-    ], 0.45, 100);
+    const merged = mergeTiled(
+      [
+        b(1, 0.9, 100, 100, 150, 200), // whole bottle seen by tile 1
+        b(2, 0.6, 100, 150, 150, 200), // its lower half, cut by tile 2's border
+        b(2, 0.8, 160, 100, 210, 200), // the neighbouring bottle
+      ],
+      0.45,
+      100,
+    );
     expect(merged).toHaveLength(2);
     expect(merged[0]).toMatchObject({ x1: 100, y1: 100, x2: 150, y2: 200 });
     expect(merged[1]).toMatchObject({ x1: 160 });
@@ -63,7 +84,11 @@ describe('merging detections across tiles', () => {
   it('never lets a big whole-photo box swallow the small objects inside it', () => {
     // whole photo (source 0) sees one big box; tile 1 sees two bottles inside it
     const merged = mergeTiled([b(0, 0.9, 0, 0, 100, 100), b(1, 0.8, 0, 0, 40, 100), b(1, 0.7, 60, 0, 100, 100)], 0.45, 100);
-    expect(merged.map((m) => [m.x1, m.x2])).toEqual([[0, 100], [0, 40], [60, 100]]);
+    expect(merged.map((m) => [m.x1, m.x2])).toEqual([
+      [0, 100],
+      [0, 40],
+      [60, 100],
+    ]);
   });
 
   it('does not merge boxes of different classes, nor a small box inside a big one from the same tile', () => {

@@ -41,7 +41,11 @@ interface CorrectionRow {
   who: string;
 }
 
-async function until<T>(what: string, fn: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeout = 10_000): Promise<T> {
+async function until<T>(
+  what: string,
+  fn: () => Promise<T | null | undefined | false> | T | null | undefined | false,
+  timeout = 10_000,
+): Promise<T> {
   const end = Date.now() + timeout;
   let last: unknown;
   for (;;) {
@@ -71,7 +75,14 @@ async function boxes(page: Page): Promise<BoxInfo[]> {
     gs.map((g) => {
       const r = g.querySelector('rect[data-box-id]')!;
       const n = (a: string) => Number(r.getAttribute(a));
-      return { id: Number(g.getAttribute('data-id')), label: g.getAttribute('data-label')!, x: n('x'), y: n('y'), width: n('width'), height: n('height') };
+      return {
+        id: Number(g.getAttribute('data-id')),
+        label: g.getAttribute('data-label')!,
+        x: n('x'),
+        y: n('y'),
+        width: n('width'),
+        height: n('height'),
+      };
     }),
   );
 }
@@ -96,7 +107,16 @@ describe.skipIf(!hasChromium)('review UI in Chromium against kliq-audit serve', 
   let page: Page;
   const pageErrors: string[] = [];
   // what the UI test did, checked against the database afterwards
-  const done: { first?: string; second?: string; det?: number; original?: BoxInfo; moved?: BoxInfo; pickLabel?: string; keyLabel?: string; added?: number } = {};
+  const done: {
+    first?: string;
+    second?: string;
+    det?: number;
+    original?: BoxInfo;
+    moved?: BoxInfo;
+    pickLabel?: string;
+    keyLabel?: string;
+    added?: number;
+  } = {};
 
   beforeAll(async () => {
     ensureRendererBuilt();
@@ -122,7 +142,9 @@ describe.skipIf(!hasChromium)('review UI in Chromium against kliq-audit serve', 
   it('the queue shows the 12 photos, uncertain (lowest top confidence) first', async () => {
     await page.goto(served.url);
     await until('12 queue rows', async () => (await page.$$('[data-testid=queue-row]')).length === 12);
-    const rows = await page.$$eval('[data-testid=queue-row]', (rs) => rs.map((r) => ({ id: r.getAttribute('data-observation-id')!, conf: Number(r.getAttribute('data-top-confidence') || 0) })));
+    const rows = await page.$$eval('[data-testid=queue-row]', (rs) =>
+      rs.map((r) => ({ id: r.getAttribute('data-observation-id')!, conf: Number(r.getAttribute('data-top-confidence') || 0) })),
+    );
     const confs = rows.map((r) => r.conf);
     expect(confs).toEqual([...confs].sort((a, b) => a - b));
     const db = new Database(dbFile, { readonly: true });
@@ -140,7 +162,12 @@ describe.skipIf(!hasChromium)('review UI in Chromium against kliq-audit serve', 
     // keyboard only: the list has the focus, its first row is active
     await page.keyboard.press('Enter');
     await until('Review of the first photo', async () => (await reviewedId(page)) === done.first);
-    await until('the photo and its boxes', async () => (await page.$$('[data-testid=box]')).length > 0 && page.$eval('[data-testid=review-image]', (i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0));
+    await until(
+      'the photo and its boxes',
+      async () =>
+        (await page.$$('[data-testid=box]')).length > 0 &&
+        page.$eval('[data-testid=review-image]', (i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0),
+    );
     expect(await page.getAttribute('[data-testid=save-status]', 'data-state')).toBe('idle'); // opening Review saved nothing
 
     // a box that is on top at its centre and has room to move right/down
@@ -153,9 +180,18 @@ describe.skipIf(!hasChromium)('review UI in Chromium against kliq-audit serve', 
           const r = rect.getBoundingClientRect();
           const cx = r.left + r.width / 2;
           const cy = r.top + r.height / 2;
-          const x = Number(rect.getAttribute('x')), y = Number(rect.getAttribute('y'));
-          const w = Number(rect.getAttribute('width')), h = Number(rect.getAttribute('height'));
-          return { id: Number(g.dataset.id), cx, cy, size: r.width * r.height, topmost: document.elementFromPoint(cx, cy) === rect, room: x + w < W - 40 && y + h < H - 40 };
+          const x = Number(rect.getAttribute('x')),
+            y = Number(rect.getAttribute('y'));
+          const w = Number(rect.getAttribute('width')),
+            h = Number(rect.getAttribute('height'));
+          return {
+            id: Number(g.dataset.id),
+            cx,
+            cy,
+            size: r.width * r.height,
+            topmost: document.elementFromPoint(cx, cy) === rect,
+            room: x + w < W - 40 && y + h < H - 40,
+          };
         })
         .filter((c) => c.topmost && c.room && c.size > 600)
         .sort((a, b) => b.size - a.size);
@@ -168,7 +204,10 @@ describe.skipIf(!hasChromium)('review UI in Chromium against kliq-audit serve', 
 
     // select by click
     await page.mouse.click(target!.cx, target!.cy);
-    await until('the box selected', async () => (await page.getAttribute(`[data-testid=box][data-id="${id}"]`, 'data-selected')) === 'true');
+    await until(
+      'the box selected',
+      async () => (await page.getAttribute(`[data-testid=box][data-id="${id}"]`, 'data-selected')) === 'true',
+    );
     expect(await page.$$('[data-testid^=handle-]')).toHaveLength(4);
 
     // move by dragging it
@@ -225,7 +264,9 @@ describe.skipIf(!hasChromium)('review UI in Chromium against kliq-audit serve', 
   });
 
   it('draws, deletes and restores a box (undo) on the next photo', async () => {
-    await until('the photo', async () => page.$eval('[data-testid=review-image]', (i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0));
+    await until('the photo', async () =>
+      page.$eval('[data-testid=review-image]', (i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0),
+    );
     await page.keyboard.press('Escape');
     const before = (await boxes(page)).map((b) => b.id);
     const vp = (await page.locator('[data-testid=review-image]').boundingBox())!;
@@ -249,7 +290,9 @@ describe.skipIf(!hasChromium)('review UI in Chromium against kliq-audit serve', 
   it('wrote every edit to SQLite: corrections (detection, before, after, who) and the review state', () => {
     const db = new Database(dbFile, { readonly: true });
     try {
-      const rows = db.prepare('SELECT id, observation_id, detection_id, action, before, after, who FROM corrections ORDER BY id').all() as CorrectionRow[];
+      const rows = db
+        .prepare('SELECT id, observation_id, detection_id, action, before, after, who FROM corrections ORDER BY id')
+        .all() as CorrectionRow[];
       const j = (s: string | null) => (s === null ? null : JSON.parse(s));
       const first = rows.filter((r) => r.observation_id === done.first);
       const det = first.filter((r) => r.detection_id === done.det);
@@ -276,9 +319,15 @@ describe.skipIf(!hasChromium)('review UI in Chromium against kliq-audit serve', 
       expect(review).toHaveLength(1);
       expect(review[0].detection_id).toBeNull();
       expect(j(review[0].after)).toMatchObject({ review: 'reviewed' });
-      const obs = db.prepare('SELECT review_status, flag_reason, reviewed_by FROM observations WHERE id = ?').get(done.first) as Record<string, unknown>;
+      const obs = db.prepare('SELECT review_status, flag_reason, reviewed_by FROM observations WHERE id = ?').get(done.first) as Record<
+        string,
+        unknown
+      >;
       expect(obs).toEqual({ review_status: 'reviewed', flag_reason: null, reviewed_by: USER });
-      const d = db.prepare('SELECT object_name, x, y, deleted, corrected FROM detections WHERE id = ?').get(done.det) as Record<string, number | string>;
+      const d = db.prepare('SELECT object_name, x, y, deleted, corrected FROM detections WHERE id = ?').get(done.det) as Record<
+        string,
+        number | string
+      >;
       expect(d).toMatchObject({ object_name: done.keyLabel, deleted: 0, corrected: 1 });
       expect(Math.abs((d.x as number) - m.x)).toBeLessThan(0.051);
       // draw, delete, undo on the second photo
@@ -288,7 +337,7 @@ describe.skipIf(!hasChromium)('review UI in Chromium against kliq-audit serve', 
       expect(second[1].after).toBeNull();
       expect(j(second[2].after)).toEqual(j(second[0].after));
       expect(db.prepare('SELECT deleted, source FROM detections WHERE id = ?').get(done.added)).toEqual({ deleted: 0, source: 'user' });
-      expect(db.prepare("SELECT review_status FROM observations WHERE id = ?").pluck().get(done.second)).toBe('unreviewed');
+      expect(db.prepare('SELECT review_status FROM observations WHERE id = ?').pluck().get(done.second)).toBe('unreviewed');
     } finally {
       db.close();
     }
@@ -306,7 +355,9 @@ describe.skipIf(!hasChromium)('review UI in Chromium against kliq-audit serve', 
       await until('the next photo', () => movedOn(page, cur));
     }
     expect(await reviewedId(page)).toBe(shelf);
-    await until('the shelf photo', async () => page.$eval('[data-testid=review-image]', (i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0));
+    await until('the shelf photo', async () =>
+      page.$eval('[data-testid=review-image]', (i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0),
+    );
     await page.keyboard.press(']');
     await until('a box selected', async () => (await page.$$('[data-testid=box][data-selected=true]')).length === 1);
     await page.waitForTimeout(200);
@@ -395,8 +446,16 @@ describe.skipIf(!hasChromium)('review UI in Chromium against kliq-audit serve', 
     });
     await saved(page);
     const db = new Database(dbFile, { readonly: true });
-    const rows = db.prepare('SELECT action, after FROM corrections WHERE detection_id = ? ORDER BY id').all(sel) as { action: string; after: string }[];
-    const det = db.prepare('SELECT x, y, width, height FROM detections WHERE id = ?').get(sel) as { x: number; y: number; width: number; height: number };
+    const rows = db.prepare('SELECT action, after FROM corrections WHERE detection_id = ? ORDER BY id').all(sel) as {
+      action: string;
+      after: string;
+    }[];
+    const det = db.prepare('SELECT x, y, width, height FROM detections WHERE id = ?').get(sel) as {
+      x: number;
+      y: number;
+      width: number;
+      height: number;
+    };
     db.close();
     expect(rows.map((r) => r.action)).toEqual(Array(6).fill('update'));
     expect(det.x).toBeCloseTo(b0.x, 5);
@@ -412,7 +471,10 @@ describe.skipIf(!hasChromium)('review UI in Chromium against kliq-audit serve', 
     await until('the next photo', () => movedOn(page, shelf));
     await saved(page);
     const db2 = new Database(dbFile, { readonly: true });
-    expect(db2.prepare('SELECT review_status, flag_reason FROM observations WHERE id = ?').get(shelf)).toEqual({ review_status: 'flagged', flag_reason: 'price labels unreadable' });
+    expect(db2.prepare('SELECT review_status, flag_reason FROM observations WHERE id = ?').get(shelf)).toEqual({
+      review_status: 'flagged',
+      flag_reason: 'price labels unreadable',
+    });
     db2.close();
     // and back: a is the previous photo, which shows its flag
     await page.keyboard.press('a');
@@ -447,7 +509,10 @@ describe.skipIf(!hasChromium)('review UI in Chromium against kliq-audit serve', 
     await page.click('[data-testid=nav-summary]');
     await page.waitForSelector('[data-testid=summary-screen]');
     const db = new Database(dbFile, { readonly: true });
-    const total = db.prepare('SELECT count(*) FROM detections d JOIN observations o ON d.cv_job_id = o.current_job_id WHERE d.deleted = 0').pluck().get();
+    const total = db
+      .prepare('SELECT count(*) FROM detections d JOIN observations o ON d.cv_job_id = o.current_job_id WHERE d.deleted = 0')
+      .pluck()
+      .get();
     db.close();
     await until('the batch numbers', async () => (await page.textContent('[data-testid=batch-photos]')) === '12');
     expect(Number((await page.textContent('[data-testid=batch-total]'))!.replace(/\D/g, ''))).toBe(total);
@@ -458,7 +523,10 @@ describe.skipIf(!hasChromium)('review UI in Chromium against kliq-audit serve', 
     const folder = path.join(dir, 'import');
     fs.mkdirSync(folder);
     // a new photo (same pixels, other bytes: another sha256) and a file that is no photo
-    fs.writeFileSync(path.join(folder, 'dog-copy.jpg'), Buffer.concat([fs.readFileSync(path.join(GENERAL, 'dog.jpg')), Buffer.from('trailer')]));
+    fs.writeFileSync(
+      path.join(folder, 'dog-copy.jpg'),
+      Buffer.concat([fs.readFileSync(path.join(GENERAL, 'dog.jpg')), Buffer.from('trailer')]),
+    );
     fs.writeFileSync(path.join(folder, 'notes.jpg'), 'not a photo');
     await page.click('[data-testid=nav-import]');
     await page.fill('[data-testid=import-paths]', folder);
@@ -479,7 +547,9 @@ describe.skipIf(!hasChromium)('review UI in Chromium against kliq-audit serve', 
     expect(await page.textContent('[data-testid=import-folders]')).toContain(folder);
     expect(await page.textContent('[data-testid=import-folders]')).toContain('Store 12');
     await page.click('[data-testid=nav-queue]');
-    await until(`${photos} photos in the queue`, async () => (await page.textContent('[data-testid=queue-total]'))?.includes(`${photos} photos`));
+    await until(`${photos} photos in the queue`, async () =>
+      (await page.textContent('[data-testid=queue-total]'))?.includes(`${photos} photos`),
+    );
     await page.selectOption('[data-testid=filter-status]', 'failed');
     await until('the failed photo listed', async () => (await page.$$('[data-testid=queue-row]')).length === failed);
     expect(await page.textContent('[data-testid=queue-row] .c-status')).toBe('failed');
@@ -530,9 +600,17 @@ describe.skipIf(!hasChromium)('review UI in Chromium against kliq-audit serve', 
  * queue (accepted in the Unreviewed queue) or move in its order (edits change the top confidence).
  */
 describe('Review navigation over a changing queue (QueueSnapshot)', () => {
-  interface Row { id: string; conf: number; review: 'unreviewed' | 'reviewed' }
+  interface Row {
+    id: string;
+    conf: number;
+    review: 'unreviewed' | 'reviewed';
+  }
   const makeQueue = (n: number) => {
-    const rows: Row[] = Array.from({ length: n }, (_, i) => ({ id: `obs_${String(i).padStart(4, '0')}`, conf: i / n, review: 'unreviewed' as const }));
+    const rows: Row[] = Array.from({ length: n }, (_, i) => ({
+      id: `obs_${String(i).padStart(4, '0')}`,
+      conf: i / n,
+      review: 'unreviewed' as const,
+    }));
     const visible = () => rows.filter((r) => r.review === 'unreviewed').sort((a, b) => a.conf - b.conf || a.id.localeCompare(b.id));
     const item = (r: Row) => ({ observationId: r.id, topConfidence: r.conf, review: r.review }) as QueueItem;
     let fetches = 0;

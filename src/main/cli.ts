@@ -37,7 +37,8 @@ function parsePositiveInt(v: string): number {
 function parseTiles(v: string): TilesOption {
   if (v === 'off' || v === 'auto') return v;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 2 || n > 8) throw new InvalidArgumentError('use off, auto, or the number of tiles across the short side (2..8)');
+  if (!Number.isInteger(n) || n < 2 || n > 8)
+    throw new InvalidArgumentError('use off, auto, or the number of tiles across the short side (2..8)');
   return n;
 }
 function collectMeta(v: string, prev: Record<string, string>): Record<string, string> {
@@ -78,16 +79,23 @@ function progressRenderer(json: boolean) {
         for (const sk of e.skipped) err(`skipped folder ${sk.path}: ${sk.reason}`);
         if (tty && e.files > 0) {
           bar = new cliProgress.SingleBar(
-            { format: ' {bar} {value}/{total} photos | {rate} photos/s | ETA {eta_h} | failed {failed} | {provider}', stream: process.stderr, hideCursor: true, etaBuffer: 50 },
+            {
+              format: ' {bar} {value}/{total} photos | {rate} photos/s | ETA {eta_h} | failed {failed} | {provider}',
+              stream: process.stderr,
+              hideCursor: true,
+              etaBuffer: 50,
+            },
             cliProgress.Presets.shades_classic,
           );
         }
         break;
-      case 'model':
-        err(`model ${e.model} (${e.inputSize.join('×')}) on ${e.provider.toUpperCase()}${e.fallback ? ` — fallback: ${e.fallback}` : ''}`);
+      case 'model': {
+        const fallback = e.fallback ? ` — fallback: ${e.fallback}` : '';
+        err(`model ${e.model} (${e.inputSize.join('×')}) on ${e.provider.toUpperCase()}${fallback}`);
         provider = e.fallback ? `${e.provider.toUpperCase()} (fallback)` : e.provider.toUpperCase();
         bar?.start(0, 0, { rate: '0.0', failed: 0, eta_h: '…', provider });
         break;
+      }
       case 'photo':
         if (e.status === 'failed') {
           if (bar) bar.stop();
@@ -116,8 +124,10 @@ function progressRenderer(json: boolean) {
         const r = e.report;
         const c = r.counts;
         err(
-          `${r.cancelled ? 'cancelled' : 'done'} in ${(r.elapsedMs / 1000).toFixed(1)}s: ${c.completed} audited, ${c.cached} already done (no new inference), ` +
-            `${c.failed} failed${c.cancelled ? `, ${c.cancelled} left for the next run` : ''}; ${r.summary.totalProducts} detections, ${r.summary.uniqueSKUs} labels`,
+          `${r.cancelled ? 'cancelled' : 'done'} in ${(r.elapsedMs / 1000).toFixed(1)}s: ${c.completed} audited, ` +
+            `${c.cached} already done (no new inference), ` +
+            `${c.failed} failed${c.cancelled ? `, ${c.cancelled} left for the next run` : ''}; ` +
+            `${r.summary.totalProducts} detections, ${r.summary.uniqueSKUs} labels`,
         );
         if (!json && c.failed) err('Failed photos keep their error in the database; fix or remove them and run the same command again.');
         break;
@@ -157,7 +167,12 @@ async function auditCommand(paths: string[], o: AuditCliOptions): Promise<number
       tiles: o.tiles,
       location: o.location,
       metadata,
-      expectedLabels: o.expect ? o.expect.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+      expectedLabels: o.expect
+        ? o.expect
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : undefined,
       prefetch: o.prefetch,
       intraOpThreads: o.threads,
       decodeThreads: o.decodeThreads,
@@ -168,7 +183,9 @@ async function auditCommand(paths: string[], o: AuditCliOptions): Promise<number
     });
     if (o.json) {
       const { photos, summary, model, provider, providerFallback, counts, cancelled, elapsedMs } = report;
-      process.stdout.write(`${JSON.stringify({ photos, summary, model, provider, providerFallback, counts, cancelled, elapsedMs }, null, 2)}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ photos, summary, model, provider, providerFallback, counts, cancelled, elapsedMs }, null, 2)}\n`,
+      );
     }
     if (report.cancelled) return EXIT.cancelled;
     return report.counts.failed > 0 ? EXIT.photosFailed : EXIT.ok;
@@ -201,7 +218,15 @@ async function modelsCommand(names: string[], o: { list: boolean }): Promise<num
   const manifest = loadManifest();
   if (o.list) {
     for (const m of manifest.models) {
-      process.stdout.write(`${m.name}${m.name === manifest.default ? ' (default)' : ''}\t${m.format}\t${m.inputSize.join('x')}\t${m.labels.length} labels\t${m.file}\n`);
+      process.stdout.write(
+        [
+          m.name + (m.name === manifest.default ? ' (default)' : ''),
+          m.format,
+          m.inputSize.join('x'),
+          `${m.labels.length} labels`,
+          m.file,
+        ].join('\t') + '\n',
+      );
     }
     return EXIT.ok;
   }
@@ -251,7 +276,13 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--conf <0..1>', 'confidence threshold', parseConf, AUDIT_DEFAULTS.confThreshold)
     .option('--iou <0..1>', 'NMS IoU threshold', parseConf, AUDIT_DEFAULTS.iouThreshold)
     .option('--max-det <n>', 'maximum detections per photo', parsePositiveInt, AUDIT_DEFAULTS.maxDetections)
-    .option('--tiles <off|auto|n>', 'tiled inference for large photos such as shelves: n overlapping tiles across the short side, plus the whole photo; auto = 2 when the short side is ≥ 2× the model input', parseTiles, AUDIT_DEFAULTS.tiles)
+    .option(
+      '--tiles <off|auto|n>',
+      'tiled inference for large photos such as shelves: n overlapping tiles across the short side, plus the whole photo; ' +
+        'auto = 2 when the short side is ≥ 2× the model input',
+      parseTiles,
+      AUDIT_DEFAULTS.tiles,
+    )
     .option('--location <name>', 'location of these photos (created when new)')
     .option('--aisle <name>', 'metadata: aisle')
     .option('--visit <id>', 'metadata: visit id')
@@ -275,11 +306,16 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .command('serve')
     .description('serve the review UI and the engine on 127.0.0.1 (prints the URL, with its per-launch token, first)')
     .option('--db <file>', 'SQLite database', defaultDbPath())
-    .option('--port <n>', 'port (0 = a free one)', (v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number (0 for a free one)');
-      return n;
-    }, 0)
+    .option(
+      '--port <n>',
+      'port (0 = a free one)',
+      (v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number (0 for a free one)');
+        return n;
+      },
+      0,
+    )
     .option('--user <name>', 'who the corrections are recorded as', os.userInfo().username)
     .addOption(new Option('--provider <name>', 'execution provider for imports').choices(PROVIDER_CHOICES).default(AUDIT_DEFAULTS.provider))
     .action(async (o: { db: string; port: number; user: string; provider: ProviderChoice }) => setExit(await serveCommand(o)));

@@ -13,10 +13,28 @@ import { createRpcHandler, type EngineHost } from './engine/rpc';
 import { ConfigError } from './engine/models/manifest';
 
 const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml',
-  '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.json': 'application/json', '.ico': 'image/x-icon', '.woff2': 'font/woff2',
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript',
+  '.css': 'text/css',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.json': 'application/json',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
 };
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+const CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
 
 export interface ServeOptions {
   host: EngineHost;
@@ -41,7 +59,8 @@ function safeEqual(a: string, b: string): boolean {
 
 export async function serve(opts: ServeOptions): Promise<Served> {
   const index = path.join(opts.rendererDir, 'index.html');
-  if (!fs.existsSync(index)) throw new ConfigError(`the UI is not built (${index} is missing): run \`npm run build\` first, or use \`npm run serve\`.`);
+  if (!fs.existsSync(index))
+    throw new ConfigError(`the UI is not built (${index} is missing): run \`npm run build\` first, or use \`npm run serve\`.`);
   const token = crypto.randomBytes(24).toString('base64url');
   const handle = createRpcHandler(opts.host);
   let port = opts.port;
@@ -141,7 +160,12 @@ export async function serve(opts: ServeOptions): Promise<Served> {
       try {
         req = RequestSchema.parse(JSON.parse(data.toString()));
       } catch {
-        send({ kind: 'response', id: -1, ok: false, error: { code: 'bad-request', message: 'not a request: send {"id", "method", "params"}' } });
+        send({
+          kind: 'response',
+          id: -1,
+          ok: false,
+          error: { code: 'bad-request', message: 'not a request: send {"id", "method", "params"}' },
+        });
         return;
       }
       send({ kind: 'response', ...(await handle(req.method, req.params, req.id)) });
@@ -156,7 +180,10 @@ export async function serve(opts: ServeOptions): Promise<Served> {
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(err.code === 'EADDRINUSE' ? new ConfigError(`port ${opts.port} is in use: pick another --port, or --port 0 for a free one`) : err));
+      reject(
+        err.code === 'EADDRINUSE' ? new ConfigError(`port ${opts.port} is in use: pick another --port, or --port 0 for a free one`) : err,
+      ),
+    );
     server.listen(opts.port, '127.0.0.1', () => resolve());
   });
   port = (server.address() as { port: number }).port;

@@ -9,7 +9,10 @@ import type { EngineEvent, RpcResponse } from '../shared/rpc';
 import { KLIQ_IPC, PHOTO_SCHEME, type KliqApi, type KliqFiles } from './api';
 
 class RpcError extends Error {
-  constructor(readonly code: string, message: string) {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'RpcError';
   }

@@ -93,7 +93,12 @@ const ok = z.object({ ok: z.literal(true) });
 /** The methods: params and result schemas. Queries read; commands write (each edit is a correction row + outbox row). */
 export const methods = {
   queue: {
-    params: z.object({ filter: QueueFilterSchema.default({}), sort: z.enum(QUEUE_SORTS).default('uncertain'), offset: z.number().int().min(0).default(0), limit: z.number().int().min(1).max(500).default(100) }),
+    params: z.object({
+      filter: QueueFilterSchema.default({}),
+      sort: z.enum(QUEUE_SORTS).default('uncertain'),
+      offset: z.number().int().min(0).default(0),
+      limit: z.number().int().min(1).max(500).default(100),
+    }),
     result: z.object({ total: z.number().int(), items: z.array(QueueItemSchema) }),
   },
   queueCounts: {
@@ -101,7 +106,12 @@ export const methods = {
     result: z.object({
       total: z.number().int(),
       byReview: z.object({ unreviewed: z.number().int(), reviewed: z.number().int(), flagged: z.number().int() }),
-      byStatus: z.object({ pending: z.number().int(), processing: z.number().int(), completed: z.number().int(), failed: z.number().int() }),
+      byStatus: z.object({
+        pending: z.number().int(),
+        processing: z.number().int(),
+        completed: z.number().int(),
+        failed: z.number().int(),
+      }),
       locations: Counted,
       visits: Counted,
       models: Counted,
@@ -121,7 +131,11 @@ export const methods = {
     result: z.array(CatalogEntrySchema),
   },
   updateDetection: {
-    params: z.object({ detectionId: z.number().int(), objectName: z.string().min(1).optional(), boundingBox: BoundingBoxSchema.optional() }),
+    params: z.object({
+      detectionId: z.number().int(),
+      objectName: z.string().min(1).optional(),
+      boundingBox: BoundingBoxSchema.optional(),
+    }),
     result: ReviewDetectionSchema,
   },
   addDetection: {
@@ -135,7 +149,12 @@ export const methods = {
     result: QueueItemSchema,
   },
   startImport: {
-    params: z.object({ paths: z.array(z.string().min(1)).min(1), location: z.string().optional(), model: z.string().optional(), tiles: z.union([z.enum(['off', 'auto']), z.number().int().min(2).max(8)]).optional() }),
+    params: z.object({
+      paths: z.array(z.string().min(1)).min(1),
+      location: z.string().optional(),
+      model: z.string().optional(),
+      tiles: z.union([z.enum(['off', 'auto']), z.number().int().min(2).max(8)]).optional(),
+    }),
     result: z.object({ importId: z.string() }),
   },
   cancelImport: { params: z.object({ importId: z.string() }), result: ok },
@@ -160,7 +179,9 @@ export type EngineEvent =
 
 /** Wire format of the WebSocket transport (Electron IPC carries the same payloads). */
 export const RequestSchema = z.object({ id: z.number().int(), method: z.string(), params: z.unknown() });
-export type RpcResponse = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: { code: 'bad-request' | 'not-found' | 'failed'; message: string } };
+export type RpcResponse =
+  | { id: number; ok: true; result: unknown }
+  | { id: number; ok: false; error: { code: 'bad-request' | 'not-found' | 'failed'; message: string } };
 export type ServerMessage = ({ kind: 'response' } & RpcResponse) | { kind: 'events'; events: EngineEvent[] };
 
 /** What the renderer talks to, in any host. */

@@ -1,7 +1,16 @@
 import os from 'node:os';
 import path from 'node:path';
 import { scanPaths } from './ingest/scan';
-import { PhotoError, preparePhotoTensor, prepareTileTensors, probePhoto, readPhotoFile, setDecodeThreads, type PhotoFile, type PhotoInfo } from './ingest/photo';
+import {
+  PhotoError,
+  preparePhotoTensor,
+  prepareTileTensors,
+  probePhoto,
+  readPhotoFile,
+  setDecodeThreads,
+  type PhotoFile,
+  type PhotoInfo,
+} from './ingest/photo';
 import { InferenceWorker, type InferResult } from './inference/client';
 import { mergeTiled, tileGrid, type Tile } from './inference/decode';
 import { resolveModel, type ResolvedModel } from './models/manifest';
@@ -67,7 +76,12 @@ export function defaultThreads(cores = os.availableParallelism()) {
 
 export const STAGES = ['readHash', 'decode', 'inference', 'postprocess', 'dbWrite'] as const;
 export type Stage = (typeof STAGES)[number];
-export interface StageStats { n: number; p50: number; p95: number; mean: number }
+export interface StageStats {
+  n: number;
+  p50: number;
+  p95: number;
+  mean: number;
+}
 export interface AuditTimings {
   stages: Record<Stage, StageStats>;
   /** From the first photo started to the last write, model loading excluded. */
@@ -82,7 +96,12 @@ function stats(values: number[]): StageStats {
   return { n: s.length, p50: r(q(0.5)), p95: r(q(0.95)), mean: r(s.reduce((a, b) => a + b, 0) / s.length) };
 }
 
-export function tilesFor(option: TilesOption, info: Pick<PhotoInfo, 'width' | 'height'>, inputSize: number, overlap = AUDIT_DEFAULTS.tilesOverlap): Tile[] {
+export function tilesFor(
+  option: TilesOption,
+  info: Pick<PhotoInfo, 'width' | 'height'>,
+  inputSize: number,
+  overlap = AUDIT_DEFAULTS.tilesOverlap,
+): Tile[] {
   if (option === 'off') return [];
   const short = Math.min(info.width, info.height);
   if (option === 'auto') return short >= 2 * inputSize ? tileGrid(info.width, info.height, 2, overlap) : [];
@@ -117,7 +136,9 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport & { timi
     maxBatch: 64,
     maxDelayMs: 100,
     // the cost of a batch, shared by the writes in it
-    onFlush: (ms, n) => { for (let i = 0; i < n; i++) time('dbWrite', ms / n); },
+    onFlush: (ms, n) => {
+      for (let i = 0; i < n; i++) time('dbWrite', ms / n);
+    },
   });
 
   const worker = new InferenceWorker({
@@ -130,11 +151,21 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport & { timi
   let closed = false;
   try {
     const ready = await worker.ready();
-    emit({ type: 'model', model: model.name, provider: ready.provider, fallback: ready.fallback, inputSize: [ready.inputWidth, ready.inputHeight] });
+    emit({
+      type: 'model',
+      model: model.name,
+      provider: ready.provider,
+      fallback: ready.fallback,
+      inputSize: [ready.inputWidth, ready.inputHeight],
+    });
     const spec = { format: model.format, width: ready.inputWidth, height: ready.inputHeight };
     const jobOptions = {
-      conf, iou: iouThreshold, maxDetections, inputSize: [ready.inputWidth, ready.inputHeight],
-      tiles: tilesOption, expected: opts.expectedLabels ?? null,
+      conf,
+      iou: iouThreshold,
+      maxDetections,
+      inputSize: [ready.inputWidth, ready.inputHeight],
+      tiles: tilesOption,
+      expected: opts.expectedLabels ?? null,
     };
     const jobOptionsJson = JSON.stringify(jobOptions);
     const job = { model: model.name, modelSha256: model.sha256, provider: ready.provider, options: jobOptions };
@@ -155,7 +186,16 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport & { timi
 
     const toDetections = (results: InferResult[]): Detection[] => {
       const boxes = results.flatMap((r, source) =>
-        r.detections.map((d) => ({ classId: d.classId, score: d.confidence, x1: d.x, y1: d.y, x2: d.x + d.width, y2: d.y + d.height, source, name: d.objectName })),
+        r.detections.map((d) => ({
+          classId: d.classId,
+          score: d.confidence,
+          x1: d.x,
+          y1: d.y,
+          x2: d.x + d.width,
+          y2: d.y + d.height,
+          source,
+          name: d.objectName,
+        })),
       );
       const names = new Map(boxes.map((b) => [b.classId, b.name]));
       const merged = results.length > 1 ? mergeTiled(boxes, iouThreshold, maxDetections) : boxes;
@@ -168,14 +208,25 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport & { timi
     };
 
     const infer = async (obs: { id: string }, photo: PhotoFile & { buffer: Buffer }): Promise<AuditPhoto> => {
-      const base = { path: photo.path, observationId: obs.id, cached: false, width: null, height: null, detections: [] as Detection[], summary: null };
+      const base = {
+        path: photo.path,
+        observationId: obs.id,
+        cached: false,
+        width: null,
+        height: null,
+        detections: [] as Detection[],
+        summary: null,
+      };
       const jobId = newId('job');
       let started = false;
       try {
         const t0 = performance.now();
         const info = await probePhoto(photo.buffer);
         const tiles = tilesFor(tilesOption, info, Math.min(spec.width, spec.height));
-        const tensors = [await preparePhotoTensor(photo.buffer, info, spec, alloc), ...(await prepareTileTensors(photo.buffer, info, spec, tiles, alloc))];
+        const tensors = [
+          await preparePhotoTensor(photo.buffer, info, spec, alloc),
+          ...(await prepareTileTensors(photo.buffer, info, spec, tiles, alloc)),
+        ];
         time('decode', performance.now() - t0);
         writes.push(() => store.startJob(jobId, obs.id, job, info));
         started = true;
@@ -183,8 +234,14 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport & { timi
           tensors.map((t) => worker.infer({ tensor: t.data, letterbox: t.letterbox, confThreshold: conf, iouThreshold, maxDetections })),
         );
         for (const r of results) pool.push(r.tensor);
-        time('inference', results.reduce((a, r) => a + r.inferMs, 0));
-        time('postprocess', results.reduce((a, r) => a + r.postMs, 0));
+        time(
+          'inference',
+          results.reduce((a, r) => a + r.inferMs, 0),
+        );
+        time(
+          'postprocess',
+          results.reduce((a, r) => a + r.postMs, 0),
+        );
         const detections = toDetections(results);
         const summary = summarize(detections, opts.expectedLabels);
         // if the database refuses this result (a constraint), only this photo fails
@@ -220,7 +277,16 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport & { timi
       const result = (async (): Promise<AuditPhoto> => {
         const cached = store.completedResult(obs.id, model.name, model.sha256, jobOptionsJson);
         if (cached) {
-          return { ...base, observationId: obs.id, status: 'completed', cached: true, width: obs.width, height: obs.height, detections: cached.detections, summary: cached.summary };
+          return {
+            ...base,
+            observationId: obs.id,
+            status: 'completed',
+            cached: true,
+            width: obs.width,
+            height: obs.height,
+            detections: cached.detections,
+            summary: cached.summary,
+          };
         }
         if (photo.error || !photo.buffer) {
           const error = photo.error ?? 'unreadable file';
@@ -243,22 +309,52 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport & { timi
         const file = files[i];
         if (opts.signal?.aborted) {
           counts.cancelled++;
-          if (collect) photos.push({ path: file, observationId: null, status: 'pending', error: 'not processed: the run was cancelled', cached: false, width: null, height: null, detections: [], summary: null });
+          if (collect)
+            photos.push({
+              path: file,
+              observationId: null,
+              status: 'pending',
+              error: 'not processed: the run was cancelled',
+              cached: false,
+              width: null,
+              height: null,
+              detections: [],
+              summary: null,
+            });
           continue;
         }
         processingStart ||= performance.now();
         const { photo: p, duplicate } = await processOne(file);
-        if (p.status === 'completed' && !duplicate) batch.add(p.detections.map((d) => d.objectName), p.detections.length, p.summary);
+        if (p.status === 'completed' && !duplicate)
+          batch.add(
+            p.detections.map((d) => d.objectName),
+            p.detections.length,
+            p.summary,
+          );
         // without collect (long headless runs) only failures are kept, so memory stays flat
         if (collect || p.status === 'failed') photos.push(collect ? p : { ...p, detections: [] });
         done++;
         if (p.status === 'failed') counts.failed++;
         else if (p.cached) counts.cached++;
         else counts.completed++;
-        emit({ type: 'photo', path: path.relative(process.cwd(), file) || file, status: p.status, cached: p.cached, error: p.error, detections: p.detections.length });
+        emit({
+          type: 'photo',
+          path: path.relative(process.cwd(), file) || file,
+          status: p.status,
+          cached: p.cached,
+          error: p.error,
+          detections: p.detections.length,
+        });
         const elapsed = (performance.now() - processingStart) / 1000;
         const rate = elapsed > 0 ? done / elapsed : 0;
-        emit({ type: 'progress', done, total: files.length, failed: counts.failed, photosPerSecond: rate, etaSeconds: rate > 0 ? (files.length - done) / rate : null });
+        emit({
+          type: 'progress',
+          done,
+          total: files.length,
+          failed: counts.failed,
+          photosPerSecond: rate,
+          etaSeconds: rate > 0 ? (files.length - done) / rate : null,
+        });
       }
     };
     const onAbort = () => emit({ type: 'cancelling', reason: 'finishing the photos in flight; the rest stay pending for the next run' });

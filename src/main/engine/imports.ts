@@ -24,23 +24,37 @@ export class ImportManager {
   ) {}
 
   start(p: { paths: string[]; location?: string; model?: string; tiles?: TilesOption }): { importId: string } {
-    for (const f of p.paths) if (!fs.existsSync(f)) throw new PathNotFoundError(`${f}: no such file or folder (the path is read on the machine running the engine)`);
+    for (const f of p.paths)
+      if (!fs.existsSync(f))
+        throw new PathNotFoundError(`${f}: no such file or folder (the path is read on the machine running the engine)`);
     this.remember(p.paths, p.location);
     const importId = `imp_${crypto.randomUUID().slice(0, 8)}`;
     const info: ImportInfo = {
-      importId, paths: p.paths, startedAt: new Date().toISOString(), state: 'running',
-      done: 0, total: 0, failed: 0, photosPerSecond: 0, errorsByReason: [], error: null,
+      importId,
+      paths: p.paths,
+      startedAt: new Date().toISOString(),
+      state: 'running',
+      done: 0,
+      total: 0,
+      failed: 0,
+      photosPerSecond: 0,
+      errorsByReason: [],
+      error: null,
     };
     this.infos.set(importId, info);
     const controller = new AbortController();
     this.controllers.set(importId, controller);
     const reasons = new Map<string, number>();
     const onEvent = (event: AuditEvent) => {
-      if (event.type === 'progress') Object.assign(info, { done: event.done, total: event.total, failed: event.failed, photosPerSecond: event.photosPerSecond });
+      if (event.type === 'progress')
+        Object.assign(info, { done: event.done, total: event.total, failed: event.failed, photosPerSecond: event.photosPerSecond });
       if (event.type === 'scan') info.total = event.files;
       if (event.type === 'photo' && event.error) {
         // group by the reason, not the file: "file is 21.0 MB; …" and "file is 30.2 MB; …" are one reason
-        const reason = event.error.replace(/\d+(\.\d+)?/g, 'N').replace(/\(.*\)$/, '').trim();
+        const reason = event.error
+          .replace(/\d+(\.\d+)?/g, 'N')
+          .replace(/\(.*\)$/, '')
+          .trim();
         reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
         info.errorsByReason = [...reasons].map(([name, n]) => ({ name, n })).sort((a, b) => b.n - a.n);
       }
@@ -49,8 +63,18 @@ export class ImportManager {
     };
     this.chain = this.chain.then(async () => {
       try {
-        if (controller.signal.aborted) { info.state = 'cancelled'; return; }
-        const report = await runAudit({ ...p, db: this.db, provider: this.defaults.provider, collect: false, signal: controller.signal, onEvent });
+        if (controller.signal.aborted) {
+          info.state = 'cancelled';
+          return;
+        }
+        const report = await runAudit({
+          ...p,
+          db: this.db,
+          provider: this.defaults.provider,
+          collect: false,
+          signal: controller.signal,
+          onEvent,
+        });
         info.state = report.cancelled ? 'cancelled' : 'done';
       } catch (err) {
         info.state = 'failed';

@@ -20,13 +20,33 @@ export class InvalidRequestError extends Error {
 const now = () => new Date().toISOString();
 
 interface QueueRow {
-  id: string; source_path: string; status: ObservationStatus; review_status: QueueItem['review']; flag_reason: string | null;
-  location: string | null; visit_id: string | null; model: string | null; detection_count: number; top_confidence: number | null;
-  width: number | null; height: number | null; error: string | null;
+  id: string;
+  source_path: string;
+  status: ObservationStatus;
+  review_status: QueueItem['review'];
+  flag_reason: string | null;
+  location: string | null;
+  visit_id: string | null;
+  model: string | null;
+  detection_count: number;
+  top_confidence: number | null;
+  width: number | null;
+  height: number | null;
+  error: string | null;
 }
 interface DetRow {
-  id: number; observation_id: string; cv_job_id: string; object_name: string; confidence: number;
-  x: number; y: number; width: number; height: number; source: 'model' | 'user'; deleted: number; corrected: number;
+  id: number;
+  observation_id: string;
+  cv_job_id: string;
+  object_name: string;
+  confidence: number;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  source: 'model' | 'user';
+  deleted: number;
+  corrected: number;
 }
 
 const QUEUE_COLUMNS = `o.id, o.source_path, o.status, o.review_status, o.flag_reason, l.name AS location, o.visit_id, o.model,
@@ -41,16 +61,31 @@ const ORDER: Record<QueueSort, string> = {
 
 function toItem(r: QueueRow): QueueItem {
   return {
-    observationId: r.id, fileName: path.basename(r.source_path), sourcePath: r.source_path, status: r.status, review: r.review_status,
-    flagReason: r.flag_reason, location: r.location, visit: r.visit_id, model: r.model, detectionCount: r.detection_count,
-    topConfidence: r.top_confidence, width: r.width, height: r.height, error: r.error,
+    observationId: r.id,
+    fileName: path.basename(r.source_path),
+    sourcePath: r.source_path,
+    status: r.status,
+    review: r.review_status,
+    flagReason: r.flag_reason,
+    location: r.location,
+    visit: r.visit_id,
+    model: r.model,
+    detectionCount: r.detection_count,
+    topConfidence: r.top_confidence,
+    width: r.width,
+    height: r.height,
+    error: r.error,
   };
 }
 
 function toDetection(d: DetRow): ReviewDetection {
   return {
-    id: d.id, objectName: d.object_name, confidence: d.confidence,
-    boundingBox: { x: d.x, y: d.y, width: d.width, height: d.height }, source: d.source, corrected: d.corrected === 1,
+    id: d.id,
+    objectName: d.object_name,
+    confidence: d.confidence,
+    boundingBox: { x: d.x, y: d.y, width: d.width, height: d.height },
+    source: d.source,
+    corrected: d.corrected === 1,
   };
 }
 
@@ -58,17 +93,38 @@ function toDetection(d: DetRow): ReviewDetection {
 function where(f: QueueFilter): { sql: string; params: Record<string, unknown> } {
   const parts: string[] = [];
   const params: Record<string, unknown> = {};
-  if (f.status) { parts.push('o.status = @status'); params.status = f.status; }
-  if (f.review) { parts.push('o.review_status = @review'); params.review = f.review; }
-  if (f.location) { parts.push('o.location_id = (SELECT id FROM locations WHERE name = @location)'); params.location = f.location; }
-  if (f.visit) { parts.push('o.visit_id = @visit'); params.visit = f.visit; }
-  if (f.model) { parts.push('o.model = @model'); params.model = f.model; }
+  if (f.status) {
+    parts.push('o.status = @status');
+    params.status = f.status;
+  }
+  if (f.review) {
+    parts.push('o.review_status = @review');
+    params.review = f.review;
+  }
+  if (f.location) {
+    parts.push('o.location_id = (SELECT id FROM locations WHERE name = @location)');
+    params.location = f.location;
+  }
+  if (f.visit) {
+    parts.push('o.visit_id = @visit');
+    params.visit = f.visit;
+  }
+  if (f.model) {
+    parts.push('o.model = @model');
+    params.model = f.model;
+  }
   if (f.label) {
     parts.push('o.current_job_id IN (SELECT d.cv_job_id FROM detections d WHERE d.object_name = @label AND d.deleted = 0)');
     params.label = f.label;
   }
-  if (f.confMin !== undefined) { parts.push('coalesce(o.top_confidence, 0) >= @confMin'); params.confMin = f.confMin; }
-  if (f.confMax !== undefined) { parts.push('coalesce(o.top_confidence, 0) <= @confMax'); params.confMax = f.confMax; }
+  if (f.confMin !== undefined) {
+    parts.push('coalesce(o.top_confidence, 0) >= @confMin');
+    params.confMin = f.confMin;
+  }
+  if (f.confMax !== undefined) {
+    parts.push('coalesce(o.top_confidence, 0) <= @confMax');
+    params.confMax = f.confMax;
+  }
   return { sql: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params };
 }
 
@@ -86,16 +142,23 @@ export class ReviewService {
   private readonly memo = new Map<string, { stamp: string; value: unknown }>();
   private readonly orders = new Map<string, { stamp: string; value: unknown }>();
 
-  constructor(private readonly db: Db, private readonly opts: ReviewServiceOptions) {
+  constructor(
+    private readonly db: Db,
+    private readonly opts: ReviewServiceOptions,
+  ) {
     this.s = {
       version: db.prepare<[], { c: number }>('SELECT total_changes() AS c'),
-      item: db.prepare<[string], QueueRow>(`SELECT ${QUEUE_COLUMNS} FROM observations o LEFT JOIN locations l ON l.id = o.location_id WHERE o.id = ?`),
+      item: db.prepare<[string], QueueRow>(
+        `SELECT ${QUEUE_COLUMNS} FROM observations o LEFT JOIN locations l ON l.id = o.location_id WHERE o.id = ?`,
+      ),
       detections: db.prepare<[string], DetRow>(
-        `SELECT d.* FROM detections d JOIN observations o ON o.id = ? AND d.cv_job_id = o.current_job_id WHERE d.deleted = 0 ORDER BY d.confidence DESC, d.id`,
+        `SELECT d.* FROM detections d JOIN observations o ON o.id = ? AND d.cv_job_id = o.current_job_id
+         WHERE d.deleted = 0 ORDER BY d.confidence DESC, d.id`,
       ),
       detection: db.prepare<[number], DetRow>('SELECT * FROM detections WHERE id = ?'),
       updateDetection: db.prepare(
-        `UPDATE detections SET object_name = @objectName, x = @x, y = @y, width = @width, height = @height, corrected = 1, updated_at = @now WHERE id = @id`,
+        `UPDATE detections SET object_name = @objectName, x = @x, y = @y, width = @width, height = @height,
+         corrected = 1, updated_at = @now WHERE id = @id`,
       ),
       setDeleted: db.prepare('UPDATE detections SET deleted = ?, updated_at = ? WHERE id = ?'),
       insertDetection: db.prepare(
@@ -111,20 +174,21 @@ export class ReviewService {
          WHERE id = @id`,
       ),
       setReview: db.prepare(
-        `UPDATE observations SET review_status = @review, flag_reason = @reason, reviewed_at = @at, reviewed_by = @who, updated_at = @now WHERE id = @id`,
+        `UPDATE observations SET review_status = @review, flag_reason = @reason, reviewed_at = @at, reviewed_by = @who,
+         updated_at = @now WHERE id = @id`,
       ),
       correction: db.prepare(
         `INSERT INTO corrections (observation_id, detection_id, action, before, after, who, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
       ),
-      outbox: db.prepare(
-        `INSERT INTO outbox (kind, ref, payload, idempotency_key, created_at) VALUES ('correction', ?, ?, ?, ?)`,
-      ),
+      outbox: db.prepare(`INSERT INTO outbox (kind, ref, payload, idempotency_key, created_at) VALUES ('correction', ?, ?, ?, ?)`),
       labelUses: db.prepare<[], { name: string; n: number }>(
         `SELECT d.object_name AS name, count(*) AS n FROM detections d JOIN observations o ON d.cv_job_id = o.current_job_id
          WHERE d.deleted = 0 GROUP BY d.object_name`,
       ),
       catalogRows: db.prepare<[], { sku: string | null; name: string }>('SELECT sku, name FROM catalog ORDER BY name'),
-      insertCatalog: db.prepare('INSERT INTO catalog (id, sku, name, created_at) VALUES (?, ?, ?, ?) ON CONFLICT(sku) DO UPDATE SET name = excluded.name'),
+      insertCatalog: db.prepare(
+        'INSERT INTO catalog (id, sku, name, created_at) VALUES (?, ?, ?, ?) ON CONFLICT(sku) DO UPDATE SET name = excluded.name',
+      ),
     };
   }
 
@@ -164,7 +228,10 @@ export class ReviewService {
     );
     const page = ids.slice(p.offset, p.offset + p.limit);
     const rows = new Map(
-      this.prepared<QueueRow>(`SELECT ${QUEUE_COLUMNS} FROM observations o LEFT JOIN locations l ON l.id = o.location_id WHERE o.id IN (SELECT value FROM json_each(@ids))`)
+      this.prepared<QueueRow>(
+        `SELECT ${QUEUE_COLUMNS} FROM observations o LEFT JOIN locations l ON l.id = o.location_id
+         WHERE o.id IN (SELECT value FROM json_each(@ids))`,
+      )
         .all({ ids: JSON.stringify(page) })
         .map((r) => [r.id, r]),
     );
@@ -179,20 +246,30 @@ export class ReviewService {
     const w = where(filter);
     const from = `FROM observations o LEFT JOIN locations l ON l.id = o.location_id ${w.sql}`;
     const group = (expr: string) =>
-      this.prepared<{ name: string | null; n: number }>(`SELECT ${expr} AS name, count(*) AS n ${from} GROUP BY 1 ORDER BY 2 DESC`).all(w.params);
+      this.prepared<{ name: string | null; n: number }>(`SELECT ${expr} AS name, count(*) AS n ${from} GROUP BY 1 ORDER BY 2 DESC`).all(
+        w.params,
+      );
     const byReview = { unreviewed: 0, reviewed: 0, flagged: 0 };
     for (const r of group('o.review_status')) byReview[r.name as keyof typeof byReview] = r.n;
     const byStatus = { pending: 0, processing: 0, completed: 0, failed: 0 };
     for (const r of group('o.status')) byStatus[r.name as keyof typeof byStatus] = r.n;
-    const named = (rows: { name: string | null; n: number }[]) => rows.filter((r) => r.name !== null).map((r) => ({ name: r.name!, n: r.n }));
+    const named = (rows: { name: string | null; n: number }[]) =>
+      rows.filter((r) => r.name !== null).map((r) => ({ name: r.name!, n: r.n }));
     const labels = this.prepared<{ name: string; n: number }>(
-      `SELECT d.object_name AS name, count(DISTINCT o.id) AS n ${from.replace('LEFT JOIN locations l ON l.id = o.location_id', 'LEFT JOIN locations l ON l.id = o.location_id JOIN detections d ON d.cv_job_id = o.current_job_id AND d.deleted = 0')}
+      `SELECT d.object_name AS name, count(DISTINCT o.id) AS n ${from.replace(
+        'LEFT JOIN locations l ON l.id = o.location_id',
+        'LEFT JOIN locations l ON l.id = o.location_id JOIN detections d ON d.cv_job_id = o.current_job_id AND d.deleted = 0',
+      )}
        GROUP BY d.object_name ORDER BY 2 DESC, 1`,
     ).all(w.params);
     return {
       total: byReview.unreviewed + byReview.reviewed + byReview.flagged,
-      byReview, byStatus,
-      locations: named(group('l.name')), visits: named(group('o.visit_id')), models: named(group('o.model')), labels,
+      byReview,
+      byStatus,
+      locations: named(group('l.name')),
+      visits: named(group('o.visit_id')),
+      models: named(group('o.model')),
+      labels,
     };
   }
 
@@ -224,14 +301,19 @@ export class ReviewService {
        WHERE d.deleted = 0 GROUP BY d.object_name ORDER BY 2 DESC, 1`,
     ).all(w.params);
     const total = labelCounts.reduce((a, r) => a + r.n, 0);
-    return { photos, summary: { totalProducts: total, uniqueSKUs: labelCounts.length, outOfStock: null, complianceScore: null }, labelCounts };
+    return {
+      photos,
+      summary: { totalProducts: total, uniqueSKUs: labelCounts.length, outOfStock: null, complianceScore: null },
+      labelCounts,
+    };
   }
 
   catalog(p: { query: string; limit: number }): Result<'catalog'> {
     const uses = new Map(this.s.labelUses.all().map((r) => [r.name, r.n]));
     const entries = new Map<string, Result<'catalog'>[number]>();
     for (const label of this.opts.modelLabels ?? []) entries.set(label, { label, source: 'model', sku: null, uses: uses.get(label) ?? 0 });
-    for (const r of this.s.catalogRows.all()) entries.set(r.name, { label: r.name, source: 'catalog', sku: r.sku, uses: uses.get(r.name) ?? 0 });
+    for (const r of this.s.catalogRows.all())
+      entries.set(r.name, { label: r.name, source: 'catalog', sku: r.sku, uses: uses.get(r.name) ?? 0 });
     for (const [name, n] of uses) if (!entries.has(name)) entries.set(name, { label: name, source: 'model', sku: null, uses: n });
     const q = p.query.trim().toLowerCase();
     return [...entries.values()]
@@ -255,7 +337,15 @@ export class ReviewService {
       const t = now();
       const value = apply();
       const det = detectionId ?? (value as { id?: number })?.id ?? null;
-      const info = this.s.correction.run(observationId, det, action, before === null ? null : JSON.stringify(before), after === null ? null : JSON.stringify(after), this.opts.user, t);
+      const info = this.s.correction.run(
+        observationId,
+        det,
+        action,
+        before === null ? null : JSON.stringify(before),
+        after === null ? null : JSON.stringify(after),
+        this.opts.user,
+        t,
+      );
       const payload = { observationId, detectionId: det, action, before, after, who: this.opts.user, at: t };
       this.s.outbox.run(String(info.lastInsertRowid), JSON.stringify(payload), `correction-${crypto.randomUUID()}`, t);
       this.s.refreshCounts.run({ id: observationId, now: t });
@@ -292,7 +382,13 @@ export class ReviewService {
     if (b.width <= 0 || b.height <= 0) throw new InvalidRequestError('a box needs a positive width and height');
     const after = { objectName: p.objectName, boundingBox: b };
     return this.edit(p.observationId, null, 'add', null, after, () => {
-      const info = this.s.insertDetection.run({ jobId: job.current_job_id, observationId: p.observationId, objectName: p.objectName, ...b, now: now() });
+      const info = this.s.insertDetection.run({
+        jobId: job.current_job_id,
+        observationId: p.observationId,
+        objectName: p.objectName,
+        ...b,
+        now: now(),
+      });
       return toDetection(this.det(Number(info.lastInsertRowid)));
     });
   }
@@ -325,7 +421,14 @@ export class ReviewService {
     const after = { review: p.review, reason: p.review === 'flagged' ? p.reason!.trim() : null };
     return this.edit(p.observationId, null, 'review', before, after, () => {
       const t = now();
-      this.s.setReview.run({ id: p.observationId, review: after.review, reason: after.reason, at: p.review === 'unreviewed' ? null : t, who: p.review === 'unreviewed' ? null : this.opts.user, now: t });
+      this.s.setReview.run({
+        id: p.observationId,
+        review: after.review,
+        reason: after.reason,
+        at: p.review === 'unreviewed' ? null : t,
+        who: p.review === 'unreviewed' ? null : this.opts.user,
+        now: t,
+      });
       return toItem(this.s.item.get(p.observationId)!);
     });
   }

@@ -13,11 +13,22 @@ export class EngineHost {
   private readonly listeners = new Set<(e: EngineEvent) => void>();
   private readonly photoStmt;
 
-  constructor(readonly db: Db, opts: { user: string; modelLabels?: string[]; provider?: 'auto' | 'cpu' | 'cuda' | 'dml' }) {
-    const emit = (e: EngineEvent) => { for (const l of this.listeners) l(e); };
-    this.review = new ReviewService(db, { user: opts.user, modelLabels: opts.modelLabels, onChanged: (ids) => emit({ type: 'changed', observationIds: ids }) });
+  constructor(
+    readonly db: Db,
+    opts: { user: string; modelLabels?: string[]; provider?: 'auto' | 'cpu' | 'cuda' | 'dml' },
+  ) {
+    const emit = (e: EngineEvent) => {
+      for (const l of this.listeners) l(e);
+    };
+    this.review = new ReviewService(db, {
+      user: opts.user,
+      modelLabels: opts.modelLabels,
+      onChanged: (ids) => emit({ type: 'changed', observationIds: ids }),
+    });
     this.imports = new ImportManager(db, emit, { provider: opts.provider });
-    this.photoStmt = db.prepare<[string], { source_path: string; mime_type: string | null }>('SELECT source_path, mime_type FROM observations WHERE id = ?');
+    this.photoStmt = db.prepare<[string], { source_path: string; mime_type: string | null }>(
+      'SELECT source_path, mime_type FROM observations WHERE id = ?',
+    );
   }
 
   /** The file behind a photo id, for the hosts that serve pixels (serve's /photo, Electron's kliq-photo:). */
@@ -64,9 +75,15 @@ export function createRpcHandler(host: EngineHost): (method: string, params: unk
       const result = await (handlers[name] as (p: unknown) => unknown)(parsed);
       return { id, ok: true, result };
     } catch (err) {
-      if (err instanceof ZodError) return { id, ok: false, error: { code: 'bad-request', message: err.issues.map((i) => `${i.path.join('.') || 'params'}: ${i.message}`).join('; ') } };
+      if (err instanceof ZodError)
+        return {
+          id,
+          ok: false,
+          error: { code: 'bad-request', message: err.issues.map((i) => `${i.path.join('.') || 'params'}: ${i.message}`).join('; ') },
+        };
       if (err instanceof NotFoundError) return { id, ok: false, error: { code: 'not-found', message: err.message } };
-      if (err instanceof InvalidRequestError || err instanceof ConfigError || err instanceof PathNotFoundError) return { id, ok: false, error: { code: 'bad-request', message: err.message } };
+      if (err instanceof InvalidRequestError || err instanceof ConfigError || err instanceof PathNotFoundError)
+        return { id, ok: false, error: { code: 'bad-request', message: err.message } };
       return { id, ok: false, error: { code: 'failed', message: (err as Error).message } };
     }
   };

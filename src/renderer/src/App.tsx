@@ -100,18 +100,28 @@ export function App() {
         </nav>
         <span className="tool-spacer" />
         <span className={`conn conn-${connection}`} data-testid="connection" data-state={connection}>
-          {connection === 'open' ? 'Connected' : connection === 'no-token' ? 'No token in the URL' : connection === 'connecting' ? 'Connecting…' : 'Reconnecting…'}
+          {connection === 'open'
+            ? 'Connected'
+            : connection === 'no-token'
+              ? 'No token in the URL'
+              : connection === 'connecting'
+                ? 'Connecting…'
+                : 'Reconnecting…'}
         </span>
       </header>
       <main className="content">
         {connection === 'no-token' ? (
           <div className="screen-message">
-            <p>Open the address printed by <code>kliq-audit serve</code>: it carries the per-launch <code>?token=</code> this page needs.</p>
+            <p>
+              Open the address printed by <code>kliq-audit serve</code>: it carries the per-launch <code>?token=</code> this page needs.
+            </p>
           </div>
         ) : (
           <>
             {screen === 'import' && <ImportScreen droppedPaths={dropped} dropNote={dropNote} />}
-            {screen === 'queue' && <QueueScreen query={query} onQuery={changeQuery} cursor={cursor} onCursor={setCursor} onOpen={openReview} />}
+            {screen === 'queue' && (
+              <QueueScreen query={query} onQuery={changeQuery} cursor={cursor} onCursor={setCursor} onOpen={openReview} />
+            )}
             {screen === 'review' && <ReviewScreen query={query} start={reviewStart} onPosition={onReviewPosition} />}
             {screen === 'summary' && <SummaryScreen query={query} />}
           </>

@@ -16,10 +16,18 @@ export function validated(api: KliqApi): KliqApi {
       const m = methods[method];
       if (!m) throw new RpcError('bad-request', `unknown method ${String(method)}`);
       const p = m.params.safeParse(params);
-      if (!p.success) throw new RpcError('bad-request', `${method}: ${p.error.issues.map((i) => `${i.path.join('.') || 'params'}: ${i.message}`).join('; ')}`);
+      if (!p.success)
+        throw new RpcError(
+          'bad-request',
+          `${method}: ${p.error.issues.map((i) => `${i.path.join('.') || 'params'}: ${i.message}`).join('; ')}`,
+        );
       const raw = await api.call(method, p.data as Params<K>);
       const r = m.result.safeParse(raw);
-      if (!r.success) throw new RpcError('bad-response', `${method}: the engine's answer does not match the contract (${r.error.issues[0]?.message ?? 'invalid'})`);
+      if (!r.success)
+        throw new RpcError(
+          'bad-response',
+          `${method}: the engine's answer does not match the contract (${r.error.issues[0]?.message ?? 'invalid'})`,
+        );
       return r.data as Result<K>;
     },
     onEvents: (listener) => api.onEvents(listener),

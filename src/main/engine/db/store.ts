@@ -84,12 +84,14 @@ export class AuditStore {
            AND NOT EXISTS (SELECT 1 FROM corrections c WHERE c.observation_id = @observationId)`,
       ),
       completedJob: db.prepare<[string, string, string | null, string], { id: string; summary: string }>(
-        `SELECT id, summary FROM cv_jobs WHERE observation_id = ? AND model = ? AND model_sha256 IS ? AND options = ? AND status = 'completed'
+        `SELECT id, summary FROM cv_jobs WHERE observation_id = ? AND model = ? AND model_sha256 IS ?
+           AND options = ? AND status = 'completed'
          ORDER BY completed_at DESC LIMIT 1`,
       ),
-      detectionsOfJob: db.prepare<[string], { object_name: string; confidence: number; x: number; y: number; width: number; height: number; attributes: string }>(
-        'SELECT object_name, confidence, x, y, width, height, attributes FROM detections WHERE cv_job_id = ? ORDER BY confidence DESC, id',
-      ),
+      detectionsOfJob: db.prepare<
+        [string],
+        { object_name: string; confidence: number; x: number; y: number; width: number; height: number; attributes: string }
+      >('SELECT object_name, confidence, x, y, width, height, attributes FROM detections WHERE cv_job_id = ? ORDER BY confidence DESC, id'),
       insertJob: db.prepare(
         `INSERT INTO cv_jobs (id, observation_id, model, model_sha256, options, status, provider, created_at, started_at)
          VALUES (@id, @observationId, @model, @modelSha256, @options, 'processing', @provider, @now, @now)`,
@@ -108,7 +110,9 @@ export class AuditStore {
          WHERE status IN ('queued', 'processing')`,
       ),
       abandonObs: db.prepare(`UPDATE observations SET status = 'pending', updated_at = ? WHERE status = 'processing'`),
-      countByStatus: db.prepare<[], { status: ObservationStatus; n: number }>('SELECT status, count(*) AS n FROM observations GROUP BY status'),
+      countByStatus: db.prepare<[], { status: ObservationStatus; n: number }>(
+        'SELECT status, count(*) AS n FROM observations GROUP BY status',
+      ),
       countDetections: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM detections'),
     };
   }
@@ -147,7 +151,15 @@ export class AuditStore {
         row = existing;
       } else {
         const id = newId('obs');
-        this.s.insertObs.run({ id, locationId: input.locationId, sha256: input.sha256, sourcePath: input.sourcePath, bytes: input.bytes, metadata, now: t });
+        this.s.insertObs.run({
+          id,
+          locationId: input.locationId,
+          sha256: input.sha256,
+          sourcePath: input.sourcePath,
+          bytes: input.bytes,
+          metadata,
+          now: t,
+        });
         row = { id, sha256: input.sha256, status: 'pending', width: null, height: null };
       }
       // the failed placeholder of a file that could not be read before is replaced by the real one
@@ -171,11 +183,24 @@ export class AuditStore {
   }
 
   /** Marks the observation processing and opens CV job `id` for it. */
-  startJob(id: string, observationId: string, job: { model: string; modelSha256: string | null; provider: ProviderName; options: object }, facts: PhotoFacts): string {
+  startJob(
+    id: string,
+    observationId: string,
+    job: { model: string; modelSha256: string | null; provider: ProviderName; options: object },
+    facts: PhotoFacts,
+  ): string {
     return this.db.transaction(() => {
       const t = now();
       this.s.setObsFacts.run({ id: observationId, ...facts, now: t });
-      this.s.insertJob.run({ id, observationId, model: job.model, modelSha256: job.modelSha256, options: JSON.stringify(job.options), provider: job.provider, now: t });
+      this.s.insertJob.run({
+        id,
+        observationId,
+        model: job.model,
+        modelSha256: job.modelSha256,
+        options: JSON.stringify(job.options),
+        provider: job.provider,
+        now: t,
+      });
       this.s.setObsStatus.run('processing', null, t, observationId);
       return id;
     })();
@@ -187,7 +212,17 @@ export class AuditStore {
       const t = now();
       for (const d of detections) {
         const b = d.boundingBox;
-        this.s.insertDetection.run(jobId, observationId, d.objectName, d.confidence, b.x, b.y, b.width, b.height, JSON.stringify(d.attributes));
+        this.s.insertDetection.run(
+          jobId,
+          observationId,
+          d.objectName,
+          d.confidence,
+          b.x,
+          b.y,
+          b.width,
+          b.height,
+          JSON.stringify(d.attributes),
+        );
       }
       this.s.finishJob.run('completed', null, JSON.stringify(summary), t, jobId);
       this.s.setObsStatus.run('completed', null, t, observationId);
@@ -205,7 +240,17 @@ export class AuditStore {
     this.db.transaction(() => {
       const t = now();
       if (jobId) this.s.finishJob.run('failed', error, null, t, jobId);
-      else this.s.insertFailedJob.run({ id: newId('job'), observationId, model: job.model, modelSha256: job.modelSha256, options: JSON.stringify(job.options), provider: job.provider, error, now: t });
+      else
+        this.s.insertFailedJob.run({
+          id: newId('job'),
+          observationId,
+          model: job.model,
+          modelSha256: job.modelSha256,
+          options: JSON.stringify(job.options),
+          provider: job.provider,
+          error,
+          now: t,
+        });
       this.s.setObsStatus.run('failed', error, t, observationId);
     })();
   }

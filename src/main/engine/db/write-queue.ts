@@ -12,7 +12,10 @@ export class WriteQueue {
 
   constructor(
     private readonly db: Db,
-    private readonly opts: { maxBatch: number; maxDelayMs: number; onFlush?: (ms: number, writes: number) => void } = { maxBatch: 64, maxDelayMs: 100 },
+    private readonly opts: { maxBatch: number; maxDelayMs: number; onFlush?: (ms: number, writes: number) => void } = {
+      maxBatch: 64,
+      maxDelayMs: 100,
+    },
   ) {}
 
   /**
@@ -59,7 +62,10 @@ export class WriteQueue {
         }
       })();
     } catch (err) {
-      this.failure = new Error(`cannot write to the database: ${(err as Error).message}. Check free disk space and that no other program locks the file; then run again (completed photos are kept).`);
+      this.failure = new Error(
+        `cannot write to the database: ${(err as Error).message}. ` +
+          'Check free disk space and that no other program locks the file; then run again (completed photos are kept).',
+      );
       throw this.failure;
     }
     this.opts.onFlush?.(performance.now() - t0, batch.length);

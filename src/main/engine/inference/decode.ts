@@ -56,7 +56,10 @@ export function decodeYolox(out: Float32Array, opts: DecodeOptions): RawBox[] {
         const obj = out[o + 4];
         if (obj < confThreshold) continue; // score = obj * cls <= obj
         let decoded = false;
-        let cx = 0, cy = 0, w = 0, h = 0;
+        let cx = 0,
+          cy = 0,
+          w = 0,
+          h = 0;
         for (let c = 0; c < numClasses; c++) {
           const score = obj * out[o + 5 + c];
           if (score < confThreshold) continue;
@@ -87,7 +90,10 @@ export function decodeUltralytics(out: Float32Array, opts: DecodeOptions & { anc
   const boxes: RawBox[] = [];
   for (let i = 0; i < n; i++) {
     let decoded = false;
-    let cx = 0, cy = 0, w = 0, h = 0;
+    let cx = 0,
+      cy = 0,
+      w = 0,
+      h = 0;
     for (let c = 0; c < numClasses; c++) {
       const score = out[(4 + c) * n + i];
       if (score < confThreshold) continue;
@@ -136,7 +142,13 @@ export function unletterbox(box: RawBox, lb: Letterbox): RawBox {
 }
 
 /** Where a photo of size w×h goes in an input of size iw×ih. YOLOX: top-left; Ultralytics: centred. */
-export function letterboxFor(format: ModelFormat, width: number, height: number, iw: number, ih: number): Letterbox & { resizedWidth: number; resizedHeight: number } {
+export function letterboxFor(
+  format: ModelFormat,
+  width: number,
+  height: number,
+  iw: number,
+  ih: number,
+): Letterbox & { resizedWidth: number; resizedHeight: number } {
   const scale = Math.min(iw / width, ih / height);
   const resizedWidth = Math.max(1, Math.min(iw, Math.round(width * scale)));
   const resizedHeight = Math.max(1, Math.min(ih, Math.round(height * scale)));
@@ -185,7 +197,12 @@ export function ios(a: RawBox, b: RawBox): number {
  * NMS); a tile box lying mostly inside (or around) a kept box from other tiles (IoS > iosThreshold) is
  * merged into it (union of the two), which joins objects cut by a tile border.
  */
-export function mergeTiled(boxes: (RawBox & { source: number })[], iouThreshold: number, maxDetections: number, iosThreshold = 0.6): RawBox[] {
+export function mergeTiled(
+  boxes: (RawBox & { source: number })[],
+  iouThreshold: number,
+  maxDetections: number,
+  iosThreshold = 0.6,
+): RawBox[] {
   const sorted = [...boxes].sort((a, b) => b.score - a.score);
   const kept: (RawBox & { sources: Set<number> })[] = [];
   // IoS joins pieces of one object seen by different tiles (source ≥ 1); the whole photo (source 0)

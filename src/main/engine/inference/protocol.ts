@@ -37,6 +37,14 @@ export interface WorkerDetection {
 }
 
 export type WorkerResponse =
-  | { type: 'ready'; provider: ProviderName; fallback: string | null; inputWidth: number; inputHeight: number; inputName: string; outputName: string }
+  | {
+      type: 'ready';
+      provider: ProviderName;
+      fallback: string | null;
+      inputWidth: number;
+      inputHeight: number;
+      inputName: string;
+      outputName: string;
+    }
   | { type: 'result'; id: number; detections: WorkerDetection[]; inferMs: number; postMs: number; tensor: Float32Array }
   | { type: 'error'; id: number | null; message: string };

@@ -8,10 +8,14 @@ import type { ProviderChoice, ProviderName } from '../../../shared/domain';
  */
 export function providerCandidates(choice: ProviderChoice, platform: NodeJS.Platform = process.platform): ProviderName[] {
   switch (choice) {
-    case 'cpu': return ['cpu'];
-    case 'cuda': return ['cuda', 'cpu'];
-    case 'dml': return ['dml', 'cpu'];
-    case 'auto': return platform === 'win32' ? ['dml', 'cpu'] : platform === 'linux' ? ['cuda', 'cpu'] : ['cpu'];
+    case 'cpu':
+      return ['cpu'];
+    case 'cuda':
+      return ['cuda', 'cpu'];
+    case 'dml':
+      return ['dml', 'cpu'];
+    case 'auto':
+      return platform === 'win32' ? ['dml', 'cpu'] : platform === 'linux' ? ['cuda', 'cpu'] : ['cpu'];
   }
 }
 

@@ -34,21 +34,25 @@ async function infer(req: InferRequest): Promise<void> {
   const opts = { inputWidth: inputW, inputHeight: inputH, numClasses: labels.length, confThreshold: req.confThreshold };
   const raw = format === 'yolox' ? decodeYolox(data, opts) : decodeUltralytics(data, { ...opts, anchors: Number(output.dims[2]) });
   const kept = nms(raw, req.iouThreshold, req.maxDetections);
-  const detections: WorkerDetection[] = kept.map((b) => {
-    const u = unletterbox(b, req.letterbox);
-    return {
-      classId: b.classId,
-      objectName: labels[b.classId] ?? `class_${b.classId}`,
-      confidence: Math.round(b.score * 10000) / 10000,
-      x: Math.round(u.x1),
-      y: Math.round(u.y1),
-      width: Math.round(u.x2) - Math.round(u.x1),
-      height: Math.round(u.y2) - Math.round(u.y1),
-    };
-  }).filter((d) => d.width > 0 && d.height > 0);
+  const detections: WorkerDetection[] = kept
+    .map((b) => {
+      const u = unletterbox(b, req.letterbox);
+      return {
+        classId: b.classId,
+        objectName: labels[b.classId] ?? `class_${b.classId}`,
+        confidence: Math.round(b.score * 10000) / 10000,
+        x: Math.round(u.x1),
+        y: Math.round(u.y1),
+        width: Math.round(u.x2) - Math.round(u.x1),
+        height: Math.round(u.y2) - Math.round(u.y1),
+      };
+    })
+    .filter((d) => d.width > 0 && d.height > 0);
   output.dispose?.();
   input.dispose?.();
-  post({ type: 'result', id: req.id, detections, inferMs: t1 - t0, postMs: performance.now() - t1, tensor: req.tensor }, [req.tensor.buffer as ArrayBuffer]);
+  post({ type: 'result', id: req.id, detections, inferMs: t1 - t0, postMs: performance.now() - t1, tensor: req.tensor }, [
+    req.tensor.buffer as ArrayBuffer,
+  ]);
 }
 
 port.on('message', (msg: WorkerRequest) => {
@@ -74,7 +78,9 @@ port.on('message', (msg: WorkerRequest) => {
       .catch((err: Error) => post({ type: 'error', id: null, message: err.message }));
   } else if (msg.type === 'infer') {
     // one session.run at a time, in arrival order; the engine bounds how many wait here
-    queue = queue.then(() => infer(msg)).catch((err: Error) => post({ type: 'error', id: msg.id, message: `inference failed: ${err.message}` }));
+    queue = queue
+      .then(() => infer(msg))
+      .catch((err: Error) => post({ type: 'error', id: msg.id, message: `inference failed: ${err.message}` }));
   } else if (msg.type === 'close') {
     void session?.release().finally(() => port.close());
     if (!session) port.close();

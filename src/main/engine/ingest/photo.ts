@@ -54,7 +54,13 @@ export async function readPhotoFile(file: string): Promise<PhotoFile> {
   }
   try {
     if (size > MAX_PHOTO_BYTES) {
-      return { path: file, bytes: size, sha256: await hashStream(file), buffer: null, error: `file is ${mb(size)}; the limit for a photo is 20 MB` };
+      return {
+        path: file,
+        bytes: size,
+        sha256: await hashStream(file),
+        buffer: null,
+        error: `file is ${mb(size)}; the limit for a photo is 20 MB`,
+      };
     }
     const buffer = await fs.readFile(file);
     const sha256 = crypto.createHash('sha256').update(buffer).digest('hex');
@@ -67,12 +73,17 @@ export async function readPhotoFile(file: string): Promise<PhotoFile> {
 
 function describeFsError(err: NodeJS.ErrnoException): string {
   switch (err.code) {
-    case 'ENOENT': return 'file not found (moved, deleted, or a broken link)';
+    case 'ENOENT':
+      return 'file not found (moved, deleted, or a broken link)';
     case 'EACCES':
-    case 'EPERM': return 'permission denied: cannot read the file';
-    case 'ELOOP': return 'symbolic link loop';
-    case 'EISDIR': return 'is a folder, not a photo';
-    default: return `cannot read the file: ${err.message}`;
+    case 'EPERM':
+      return 'permission denied: cannot read the file';
+    case 'ELOOP':
+      return 'symbolic link loop';
+    case 'EISDIR':
+      return 'is a folder, not a photo';
+    default:
+      return `cannot read the file: ${err.message}`;
   }
 }
 
@@ -103,7 +114,9 @@ export async function probePhoto(buffer: Buffer): Promise<PhotoInfo> {
   const h = meta.height ?? 0;
   if (w <= 0 || h <= 0) throw new PhotoError('the image header has no size: corrupt file');
   if (w * h > MAX_PHOTO_PIXELS) {
-    throw new PhotoError(`image is ${w}×${h} (${Math.round((w * h) / 1e6)} MP); the limit is ${MAX_PHOTO_PIXELS / 1e6} MP, refused without decoding`);
+    throw new PhotoError(
+      `image is ${w}×${h} (${Math.round((w * h) / 1e6)} MP); the limit is ${MAX_PHOTO_PIXELS / 1e6} MP, refused without decoding`,
+    );
   }
   const orientation = meta.orientation ?? 1;
   const swap = orientation >= 5 && orientation <= 8;
@@ -121,15 +134,25 @@ async function readExif(buffer: Buffer): Promise<Pick<PhotoInfo, 'latitude' | 'l
   const none = { latitude: null, longitude: null, capturedAt: null };
   try {
     const tags = (await exifr.parse(buffer, {
-      tiff: true, exif: true, gps: true, ifd1: false, xmp: false, icc: false, iptc: false, jfif: false, ihdr: false,
-      reviveValues: false, translateValues: false,
+      tiff: true,
+      exif: true,
+      gps: true,
+      ifd1: false,
+      xmp: false,
+      icc: false,
+      iptc: false,
+      jfif: false,
+      ihdr: false,
+      reviveValues: false,
+      translateValues: false,
     })) as Record<string, unknown> | undefined;
     if (!tags) return none;
     const lat = typeof tags.latitude === 'number' && Number.isFinite(tags.latitude) ? tags.latitude : null;
     const lon = typeof tags.longitude === 'number' && Number.isFinite(tags.longitude) ? tags.longitude : null;
     const raw = (tags.DateTimeOriginal ?? tags.CreateDate ?? null) as string | null;
     const m = typeof raw === 'string' ? /^(\d{4}):(\d{2}):(\d{2})[ T](\d{2}):(\d{2}):(\d{2})/.exec(raw) : null;
-    const offset = typeof tags.OffsetTimeOriginal === 'string' && /^[+-]\d{2}:\d{2}$/.test(tags.OffsetTimeOriginal) ? tags.OffsetTimeOriginal : '';
+    const offset =
+      typeof tags.OffsetTimeOriginal === 'string' && /^[+-]\d{2}:\d{2}$/.test(tags.OffsetTimeOriginal) ? tags.OffsetTimeOriginal : '';
     const capturedAt = m ? `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}${offset}` : null;
     return { latitude: lat, longitude: lon, capturedAt };
   } catch {
@@ -151,7 +174,10 @@ export interface InputSpec {
 /** Gives a tensor buffer of 3 × width × height floats (the engine reuses the ones the worker hands back). */
 export type TensorAlloc = () => Float32Array;
 
-const newTensor = (spec: InputSpec): TensorAlloc => () => new Float32Array(3 * spec.width * spec.height);
+const newTensor =
+  (spec: InputSpec): TensorAlloc =>
+  () =>
+    new Float32Array(3 * spec.width * spec.height);
 
 /** Decodes with EXIF orientation applied into raw 8-bit RGB of exactly width×height (libvips shrinks JPEGs on load). */
 async function decodeRgb(buffer: Buffer, width: number, height: number): Promise<{ data: Buffer; width: number; height: number }> {
@@ -202,19 +228,33 @@ function fillTensor(
 }
 
 /** The whole photo, letterboxed into the model input (YOLOX: top-left; Ultralytics: centred). */
-export async function preparePhotoTensor(buffer: Buffer, info: PhotoInfo, spec: InputSpec, alloc: TensorAlloc = newTensor(spec)): Promise<PreparedTensor> {
+export async function preparePhotoTensor(
+  buffer: Buffer,
+  info: PhotoInfo,
+  spec: InputSpec,
+  alloc: TensorAlloc = newTensor(spec),
+): Promise<PreparedTensor> {
   const lb = letterboxFor(spec.format, info.width, info.height, spec.width, spec.height);
   const rgb = await decodeRgb(buffer, lb.resizedWidth, lb.resizedHeight);
   const data = alloc();
   fillTensor(data, rgb, { sx: 0, sy: 0, w: rgb.width, h: rgb.height, padX: lb.padX, padY: lb.padY }, spec);
-  return { data, letterbox: { scale: lb.scale, padX: lb.padX, padY: lb.padY, offsetX: 0, offsetY: 0, width: info.width, height: info.height } };
+  return {
+    data,
+    letterbox: { scale: lb.scale, padX: lb.padX, padY: lb.padY, offsetX: 0, offsetY: 0, width: info.width, height: info.height },
+  };
 }
 
 /**
  * Tiles of the photo for tiled inference: one decode at the scale where a tile fills the model input,
  * then each square tile copied into its own tensor.
  */
-export async function prepareTileTensors(buffer: Buffer, info: PhotoInfo, spec: InputSpec, tiles: readonly Tile[], alloc: TensorAlloc = newTensor(spec)): Promise<PreparedTensor[]> {
+export async function prepareTileTensors(
+  buffer: Buffer,
+  info: PhotoInfo,
+  spec: InputSpec,
+  tiles: readonly Tile[],
+  alloc: TensorAlloc = newTensor(spec),
+): Promise<PreparedTensor[]> {
   if (tiles.length === 0) return [];
   const size = tiles[0].size;
   const scale = Math.min(spec.width, spec.height) / size;
@@ -226,6 +266,9 @@ export async function prepareTileTensors(buffer: Buffer, info: PhotoInfo, spec: 
     const h = Math.min(spec.height, rgb.height - sy);
     const data = alloc();
     fillTensor(data, rgb, { sx, sy, w, h, padX: 0, padY: 0 }, spec);
-    return { data, letterbox: { scale, padX: 0, padY: 0, offsetX: sx / scale, offsetY: sy / scale, width: info.width, height: info.height } };
+    return {
+      data,
+      letterbox: { scale, padX: 0, padY: 0, offsetX: sx / scale, offsetY: sy / scale, width: info.width, height: info.height },
+    };
   });
 }

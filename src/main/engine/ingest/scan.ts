@@ -62,8 +62,9 @@ export function scanPaths(inputs: readonly string[]): ScanResult {
     for (const e of entries) {
       const full = path.join(dir, e.name);
       if (e.isDirectory()) walk(full);
-      else if (e.isFile()) { if (isPhotoPath(full)) addFile(full); }
-      else if (e.isSymbolicLink()) {
+      else if (e.isFile()) {
+        if (isPhotoPath(full)) addFile(full);
+      } else if (e.isSymbolicLink()) {
         let st: fs.Stats;
         try {
           st = fs.statSync(full);

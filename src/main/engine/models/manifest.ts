@@ -89,7 +89,8 @@ export async function ensureModelFile(entry: ManifestEntry, opts: FetchOptions =
     const sum = await sha256File(target);
     if (sum === entry.sha256) return target;
     throw new ConfigError(
-      `${target} has sha256 ${sum}, but the manifest expects ${entry.sha256}. Delete the file and run \`npm run models\` to fetch it again.`,
+      `${target} has sha256 ${sum}, but the manifest expects ${entry.sha256}. ` +
+        `Delete the file and run \`npm run models\` to fetch it again.`,
     );
   }
   const tried: string[] = [];
@@ -97,10 +98,17 @@ export async function ensureModelFile(entry: ManifestEntry, opts: FetchOptions =
   try {
     for (const mirror of opts.mirrors ?? mirrorDirs()) {
       const candidate = path.join(mirror, entry.file);
-      if (!fs.existsSync(candidate)) { tried.push(`${candidate}: not found`); continue; }
+      if (!fs.existsSync(candidate)) {
+        tried.push(`${candidate}: not found`);
+        continue;
+      }
       fs.copyFileSync(candidate, tmp);
       const sum = await sha256File(tmp);
-      if (sum !== entry.sha256) { tried.push(`${candidate}: sha256 ${sum} does not match`); fs.rmSync(tmp, { force: true }); continue; }
+      if (sum !== entry.sha256) {
+        tried.push(`${candidate}: sha256 ${sum} does not match`);
+        fs.rmSync(tmp, { force: true });
+        continue;
+      }
       fs.renameSync(tmp, target);
       log(`model ${entry.name}: copied from ${mirror}`);
       return target;
@@ -112,8 +120,12 @@ export async function ensureModelFile(entry: ManifestEntry, opts: FetchOptions =
         if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
         fs.writeFileSync(tmp, Buffer.from(await res.arrayBuffer()));
         const sum = await sha256File(tmp);
-        if (sum !== entry.sha256) { tried.push(`${entry.url}: sha256 ${sum} does not match the manifest`); }
-        else { fs.renameSync(tmp, target); return target; }
+        if (sum !== entry.sha256) {
+          tried.push(`${entry.url}: sha256 ${sum} does not match the manifest`);
+        } else {
+          fs.renameSync(tmp, target);
+          return target;
+        }
       } catch (err) {
         tried.push(`${entry.url}: ${(err as Error).cause ? String((err as Error).cause) : (err as Error).message}`);
       }
@@ -125,7 +137,8 @@ export async function ensureModelFile(entry: ManifestEntry, opts: FetchOptions =
   }
   throw new ConfigError(
     `cannot get model ${entry.name} (${entry.file}):\n  - ${tried.join('\n  - ')}\n` +
-      `Fix: put ${entry.file} (sha256 ${entry.sha256}) in ${dir}, or point KLIQ_MODELS_MIRROR at a folder that has it, then run \`npm run models\`.`,
+      `Fix: put ${entry.file} (sha256 ${entry.sha256}) in ${dir}, ` +
+      'or point KLIQ_MODELS_MIRROR at a folder that has it, then run `npm run models`.',
   );
 }
 
@@ -143,13 +156,23 @@ export interface ResolvedModel {
  * `nameOrFile` is a manifest name or a path to an .onnx file. A file path not in the manifest must be an
  * Ultralytics export (its labels and size come from its metadata) unless `format` says otherwise.
  */
-export async function resolveModel(nameOrFile: string | undefined, opts: FetchOptions & { format?: ModelFormat } = {}): Promise<ResolvedModel> {
+export async function resolveModel(
+  nameOrFile: string | undefined,
+  opts: FetchOptions & { format?: ModelFormat } = {},
+): Promise<ResolvedModel> {
   const manifest = loadManifest();
   const wanted = nameOrFile ?? manifest.default;
   const entry = manifest.models.find((m) => m.name === wanted);
   if (entry) {
     const file = await ensureModelFile(entry, opts);
-    return withModelMetadata({ name: entry.name, path: file, sha256: entry.sha256, format: entry.format, inputSize: entry.inputSize, labels: entry.labels });
+    return withModelMetadata({
+      name: entry.name,
+      path: file,
+      sha256: entry.sha256,
+      format: entry.format,
+      inputSize: entry.inputSize,
+      labels: entry.labels,
+    });
   }
   const file = path.resolve(wanted);
   if (!fs.existsSync(file)) {
@@ -182,7 +205,8 @@ function withModelMetadata(model: ResolvedModel): ResolvedModel {
   let inputSize = model.inputSize;
   if (props.imgsz) {
     const nums = props.imgsz.match(/\d+/g)?.map(Number) ?? [];
-    if (nums.length === 2) inputSize = [nums[1], nums[0]]; // imgsz is [h, w]
+    if (nums.length === 2)
+      inputSize = [nums[1], nums[0]]; // imgsz is [h, w]
     else if (nums.length === 1) inputSize = [nums[0], nums[0]];
   }
   if (labels.length === 0) throw new ConfigError(`${model.path} has no class names: add it to models/manifest.json with its labels.`);

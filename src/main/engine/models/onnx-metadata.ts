@@ -19,11 +19,18 @@ function readVarint(buf: Uint8Array, pos: number): [value: number, next: number]
 
 function skipField(buf: Uint8Array, pos: number, wireType: number): number {
   switch (wireType) {
-    case 0: return readVarint(buf, pos)[1];
-    case 1: return pos + 8;
-    case 2: { const [len, p] = readVarint(buf, pos); return p + len; }
-    case 5: return pos + 4;
-    default: throw new Error(`not an ONNX model (protobuf wire type ${wireType})`);
+    case 0:
+      return readVarint(buf, pos)[1];
+    case 1:
+      return pos + 8;
+    case 2: {
+      const [len, p] = readVarint(buf, pos);
+      return p + len;
+    }
+    case 5:
+      return pos + 4;
+    default:
+      throw new Error(`not an ONNX model (protobuf wire type ${wireType})`);
   }
 }
 

@@ -19,7 +19,14 @@ export function FlagPrompt({ onFlag, onClose }: { onFlag(reason: string): void; 
       >
         <label className="field">
           <span>Reason</span>
-          <input autoFocus data-testid="flag-reason" value={reason} maxLength={500} onChange={(e) => setReason(e.target.value)} placeholder="Why does this photo need attention?" />
+          <input
+            autoFocus
+            data-testid="flag-reason"
+            value={reason}
+            maxLength={500}
+            onChange={(e) => setReason(e.target.value)}
+            placeholder="Why does this photo need attention?"
+          />
         </label>
         <div className="chips">
           {PRESETS.map((p) => (

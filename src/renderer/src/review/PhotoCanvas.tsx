@@ -4,10 +4,33 @@
  * dragging the background, with the middle button, or with Space held; select, move, resize (corner
  * handles) and draw boxes with the pointer. Edits are reported once, when the pointer is released.
  */
-import { useCallback, useEffect, useImperativeHandle, useLayoutEffect, useRef, useState, type MouseEvent as ReactMouseEvent, type PointerEvent as ReactPointerEvent, type Ref } from 'react';
+import {
+  useCallback,
+  useEffect,
+  useImperativeHandle,
+  useLayoutEffect,
+  useRef,
+  useState,
+  type MouseEvent as ReactMouseEvent,
+  type PointerEvent as ReactPointerEvent,
+  type Ref,
+} from 'react';
 import type { BoundingBox } from '../../../shared/domain';
 import type { ReviewDetection } from '../../../shared/rpc';
-import { boxFromPoints, clamp, CORNERS, cornerPoint, labelColor, MIN_BOX, moveBox, resizeBox, roundBox, sameBox, type Corner, type Size } from './geometry';
+import {
+  boxFromPoints,
+  clamp,
+  CORNERS,
+  cornerPoint,
+  labelColor,
+  MIN_BOX,
+  moveBox,
+  resizeBox,
+  roundBox,
+  sameBox,
+  type Corner,
+  type Size,
+} from './geometry';
 
 export interface CanvasHandle {
   fit(): void;
@@ -160,7 +183,17 @@ export function PhotoCanvas(props: Props) {
         const d = detections.find((x) => x.id === boxId);
         if (d) {
           onSelect(d.id);
-          next = { kind: 'move', id: d.id, px0: px, py0: py, x0: e.clientX, y0: e.clientY, box0: d.boundingBox, box: d.boundingBox, moved: false };
+          next = {
+            kind: 'move',
+            id: d.id,
+            px0: px,
+            py0: py,
+            x0: e.clientX,
+            y0: e.clientY,
+            box0: d.boundingBox,
+            box: d.boundingBox,
+            moved: false,
+          };
         }
       } else {
         next = { kind: 'pan', x0: e.clientX, y0: e.clientY, tx0: v.tx, ty0: v.ty, moved: false, deselect: true };
@@ -228,12 +261,18 @@ export function PhotoCanvas(props: Props) {
   const s = view.scale;
   // larger boxes first, so smaller ones (drawn later, on top) stay clickable
   const ordered = [...detections].sort((a, b) => b.boundingBox.width * b.boundingBox.height - a.boundingBox.width * a.boundingBox.height);
-  const boxOf = (d: ReviewDetection) => (drag && (drag.kind === 'move' || drag.kind === 'resize') && drag.id === d.id ? drag.box : d.boundingBox);
+  const boxOf = (d: ReviewDetection) =>
+    drag && (drag.kind === 'move' || drag.kind === 'resize') && drag.id === d.id ? drag.box : d.boundingBox;
   const selected = detections.find((d) => d.id === selectedId) ?? null;
   const font = 12 / s;
   const handle = 9 / s;
 
-  const cls = ['viewport', drawing ? 'is-drawing' : '', drag?.kind === 'pan' && drag.moved ? 'is-panning' : '', s >= 3 ? 'is-pixelated' : ''].join(' ');
+  const cls = [
+    'viewport',
+    drawing ? 'is-drawing' : '',
+    drag?.kind === 'pan' && drag.moved ? 'is-panning' : '',
+    s >= 3 ? 'is-pixelated' : '',
+  ].join(' ');
 
   return (
     <div
@@ -250,7 +289,10 @@ export function PhotoCanvas(props: Props) {
       onContextMenu={(e) => e.preventDefault()}
     >
       {size && (
-        <div className="stage" style={{ width: size.width, height: size.height, transform: `translate(${view.tx}px, ${view.ty}px) scale(${s})` }}>
+        <div
+          className="stage"
+          style={{ width: size.width, height: size.height, transform: `translate(${view.tx}px, ${view.ty}px) scale(${s})` }}
+        >
           <img
             key={src}
             src={src}
@@ -268,7 +310,13 @@ export function PhotoCanvas(props: Props) {
             }}
             onError={() => setLoaded('error')}
           />
-          <svg className="overlay" data-testid="review-overlay" viewBox={`0 0 ${size.width} ${size.height}`} width={size.width} height={size.height}>
+          <svg
+            className="overlay"
+            data-testid="review-overlay"
+            viewBox={`0 0 ${size.width} ${size.height}`}
+            width={size.width}
+            height={size.height}
+          >
             {ordered.map((d) => {
               const b = boxOf(d);
               const isSel = d.id === selectedId;
@@ -285,7 +333,7 @@ export function PhotoCanvas(props: Props) {
                 >
                   <rect className="halo" x={b.x} y={b.y} width={b.width} height={b.height} vectorEffect="non-scaling-stroke" />
                   <rect data-box-id={d.id} x={b.x} y={b.y} width={b.width} height={b.height} vectorEffect="non-scaling-stroke">
-                    <title>{`${d.objectName} ${d.confidence.toFixed(2)}${d.source === 'user' ? ' (drawn)' : d.corrected ? ' (corrected)' : ''}`}</title>
+                    <title>{`${d.objectName} ${d.confidence.toFixed(2)}${boxNote(d)}`}</title>
                   </rect>
                   {/* labels only where they fit on screen, so dense shelves stay readable */}
                   {(isSel || b.width * s >= LABEL_MIN_PX) && (
@@ -314,8 +362,26 @@ export function PhotoCanvas(props: Props) {
                   />
                 );
               })}
-            {drag?.kind === 'draw' && <rect className="drawing" x={drag.box.x} y={drag.box.y} width={drag.box.width} height={drag.box.height} vectorEffect="non-scaling-stroke" />}
-            {pendingBox && <rect className="drawing is-pending" x={pendingBox.x} y={pendingBox.y} width={pendingBox.width} height={pendingBox.height} vectorEffect="non-scaling-stroke" />}
+            {drag?.kind === 'draw' && (
+              <rect
+                className="drawing"
+                x={drag.box.x}
+                y={drag.box.y}
+                width={drag.box.width}
+                height={drag.box.height}
+                vectorEffect="non-scaling-stroke"
+              />
+            )}
+            {pendingBox && (
+              <rect
+                className="drawing is-pending"
+                x={pendingBox.x}
+                y={pendingBox.y}
+                width={pendingBox.width}
+                height={pendingBox.height}
+                vectorEffect="non-scaling-stroke"
+              />
+            )}
           </svg>
         </div>
       )}
@@ -338,4 +404,8 @@ export function PhotoCanvas(props: Props) {
       </div>
     </div>
   );
+}
+
+function boxNote(d: { source: string; corrected: boolean }): string {
+  return d.source === 'user' ? ' (drawn)' : d.corrected ? ' (corrected)' : '';
 }

@@ -45,7 +45,13 @@ export function PhotoSummary({ detail }: { detail: PhotoDetail }) {
       </div>
       <div className="oos">
         <span className="muted">Out of stock: </span>
-        {summary.outOfStock === null ? <span className="muted">no expected list</span> : summary.outOfStock.length ? summary.outOfStock.join(', ') : 'none'}
+        {summary.outOfStock === null ? (
+          <span className="muted">no expected list</span>
+        ) : summary.outOfStock.length ? (
+          summary.outOfStock.join(', ')
+        ) : (
+          'none'
+        )}
       </div>
       <table className="counts" data-testid="photo-label-counts">
         <tbody>

@@ -340,13 +340,19 @@ export function ReviewScreen({ query, start, onPosition }: Props) {
   const selected = dets.find((d) => d.id === selectedId) ?? null;
   const size = item.width && item.height ? { width: item.width, height: item.height } : null;
   const total = nav.snapshot.total;
+  const positionTotal = Math.max(total, nav.snapshot.items.length);
   const pickerTarget = overlay && typeof overlay === 'object' ? overlay : null;
 
   return (
-    <div className="review" data-testid="review-screen" data-observation-id={item.observationId} data-ready={detail?.item.observationId === item.observationId}>
+    <div
+      className="review"
+      data-testid="review-screen"
+      data-observation-id={item.observationId}
+      data-ready={detail?.item.observationId === item.observationId}
+    >
       <ReviewToolbar
         actions={actions}
-        position={`${(nav.snapshot.offsetOf(nav.pos) + 1).toLocaleString()} / ${Math.max(total, nav.snapshot.items.length).toLocaleString()}`}
+        position={`${(nav.snapshot.offsetOf(nav.pos) + 1).toLocaleString()} / ${positionTotal.toLocaleString()}`}
         drawing={drawing}
         canDelete={!!selected}
         canUndo={edits.canUndo}

@@ -99,7 +99,14 @@ export function LabelBar({ boxLabel, drawLabel, topLabels, shown, total, onAssig
   const current = boxLabel ?? drawLabel;
   return (
     <div className="label-bar" role="toolbar" aria-label="Labels" data-testid="label-bar">
-      <button type="button" className="draw-label" data-testid="draw-label" title="Pick a label from the catalog (l)" onMouseDown={(e) => e.preventDefault()} onClick={onPicker}>
+      <button
+        type="button"
+        className="draw-label"
+        data-testid="draw-label"
+        title="Pick a label from the catalog (l)"
+        onMouseDown={(e) => e.preventDefault()}
+        onClick={onPicker}
+      >
         {boxLabel !== null ? 'Box: ' : 'New boxes: '}
         <b>{current ?? '—'}</b>
       </button>
@@ -127,7 +134,15 @@ export function LabelBar({ boxLabel, drawLabel, topLabels, shown, total, onAssig
   );
 }
 
-function ToolButton(props: { label: string; onClick(): void; children: ReactNode; testId?: string; disabled?: boolean; pressed?: boolean; className?: string }) {
+function ToolButton(props: {
+  label: string;
+  onClick(): void;
+  children: ReactNode;
+  testId?: string;
+  disabled?: boolean;
+  pressed?: boolean;
+  className?: string;
+}) {
   return (
     <button
       type="button"

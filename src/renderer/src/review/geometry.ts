@@ -45,7 +45,9 @@ export function cornerPoint(b: BoundingBox, c: Corner): [number, number] {
 }
 
 export function sameBox(a: BoundingBox, b: BoundingBox): boolean {
-  return Math.abs(a.x - b.x) < 0.05 && Math.abs(a.y - b.y) < 0.05 && Math.abs(a.width - b.width) < 0.05 && Math.abs(a.height - b.height) < 0.05;
+  return (
+    Math.abs(a.x - b.x) < 0.05 && Math.abs(a.y - b.y) < 0.05 && Math.abs(a.width - b.width) < 0.05 && Math.abs(a.height - b.height) < 0.05
+  );
 }
 
 export function clamp(v: number, lo: number, hi: number): number {

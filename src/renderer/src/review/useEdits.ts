@@ -24,7 +24,8 @@ export type Edit =
   | { kind: 'add'; det: ReviewDetection }
   | { kind: 'delete'; det: ReviewDetection };
 
-export type SaveState = { state: 'idle' } | { state: 'saving'; n: number } | { state: 'saved'; at: number } | { state: 'error'; message: string };
+export type SaveState =
+  { state: 'idle' } | { state: 'saving'; n: number } | { state: 'saved'; at: number } | { state: 'error'; message: string };
 
 interface History {
   undo: Edit[];
@@ -75,7 +76,9 @@ export function useEdits(opts: EditsOptions) {
     if (o.current.observationId === obs) fn();
   };
   const replaceDet = (obs: string, det: ReviewDetection) =>
-    onCurrent(obs, () => o.current.setDets((prev) => (prev.some((d) => d.id === det.id) ? prev.map((d) => (d.id === det.id ? det : d)) : [...prev, det])));
+    onCurrent(obs, () =>
+      o.current.setDets((prev) => (prev.some((d) => d.id === det.id) ? prev.map((d) => (d.id === det.id ? det : d)) : [...prev, det])),
+    );
   const removeDet = (obs: string, id: number) => onCurrent(obs, () => o.current.setDets((prev) => prev.filter((d) => d.id !== id)));
 
   /** Runs an engine call after the ones before it; tracks the saved/error indicator. */
@@ -94,7 +97,9 @@ export function useEdits(opts: EditsOptions) {
     p.then(
       () => {
         settle();
-        setSave((s) => (s.state === 'error' ? s : inFlight.current ? { state: 'saving', n: inFlight.current } : { state: 'saved', at: Date.now() }));
+        setSave((s) =>
+          s.state === 'error' ? s : inFlight.current ? { state: 'saving', n: inFlight.current } : { state: 'saved', at: Date.now() },
+        );
         if (!pendingByObs.current.has(obs)) o.current.onSaved(obs);
       },
       (err: unknown) => {
@@ -111,31 +116,31 @@ export function useEdits(opts: EditsOptions) {
   const hasPending = useCallback((obs: string) => pendingByObs.current.has(obs), []);
 
   /** Resolves when every edit made so far of `obs` has been answered (so a reload sees them). */
-  const settled = useCallback((obs: string): Promise<void> => (pendingByObs.current.has(obs) ? chain.current.then(() => undefined) : Promise.resolve()), []);
+  const settled = useCallback(
+    (obs: string): Promise<void> => (pendingByObs.current.has(obs) ? chain.current.then(() => undefined) : Promise.resolve()),
+    [],
+  );
 
   const sendUpdate = (obs: string, id: number, change: Partial<Change>) =>
     run(obs, () => api.call('updateDetection', { detectionId: id, ...change })).then((det) => replaceDet(obs, det));
 
-  const update = useCallback(
-    (id: number, change: Partial<Change>) => {
-      const obs = o.current.observationId;
-      const d = o.current.dets.find((x) => x.id === id);
-      if (!obs || !d) return;
-      const before = changeOf(d);
-      const after: Change = { ...before, ...change };
-      const diff: Partial<Change> = {};
-      if (after.objectName !== before.objectName) diff.objectName = after.objectName;
-      if (!sameBox(after.boundingBox, before.boundingBox)) diff.boundingBox = after.boundingBox;
-      if (!Object.keys(diff).length) return;
-      o.current.setDets((prev) => prev.map((x) => (x.id === id ? { ...x, ...after, corrected: true } : x)));
-      const h = history(obs);
-      h.undo.push({ kind: 'update', id, before, after });
-      h.redo = [];
-      touched();
-      void sendUpdate(obs, id, diff).catch(() => undefined);
-    },
-    [],
-  );
+  const update = useCallback((id: number, change: Partial<Change>) => {
+    const obs = o.current.observationId;
+    const d = o.current.dets.find((x) => x.id === id);
+    if (!obs || !d) return;
+    const before = changeOf(d);
+    const after: Change = { ...before, ...change };
+    const diff: Partial<Change> = {};
+    if (after.objectName !== before.objectName) diff.objectName = after.objectName;
+    if (!sameBox(after.boundingBox, before.boundingBox)) diff.boundingBox = after.boundingBox;
+    if (!Object.keys(diff).length) return;
+    o.current.setDets((prev) => prev.map((x) => (x.id === id ? { ...x, ...after, corrected: true } : x)));
+    const h = history(obs);
+    h.undo.push({ kind: 'update', id, before, after });
+    h.redo = [];
+    touched();
+    void sendUpdate(obs, id, diff).catch(() => undefined);
+  }, []);
 
   const add = useCallback(
     (objectName: string, boundingBox: BoundingBox) => {

@@ -27,7 +27,17 @@ export function ImportScreen({ droppedPaths, dropNote }: { droppedPaths: string[
 
   useEffect(() => {
     if (!droppedPaths.length) return;
-    setPaths((p) => [...new Set([...p.split('\n').map((s) => s.trim()).filter(Boolean), ...droppedPaths])].join('\n'));
+    setPaths((p) =>
+      [
+        ...new Set([
+          ...p
+            .split('\n')
+            .map((s) => s.trim())
+            .filter(Boolean),
+          ...droppedPaths,
+        ]),
+      ].join('\n'),
+    );
     start.current?.focus();
   }, [droppedPaths]);
 
@@ -67,7 +77,10 @@ export function ImportScreen({ droppedPaths, dropNote }: { droppedPaths: string[
     });
   });
 
-  const list = paths.split('\n').map((s) => s.trim()).filter(Boolean);
+  const list = paths
+    .split('\n')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const submit = async () => {
     if (!list.length) return;
     setBusy(true);
@@ -163,7 +176,12 @@ export function ImportScreen({ droppedPaths, dropNote }: { droppedPaths: string[
         <h2>Imports</h2>
         {!imports.length && <p className="muted">No import yet in this session.</p>}
         {imports.map((info) => (
-          <ImportRow key={info.importId} info={info} model={models[info.importId]} onCancel={() => void api.call('cancelImport', { importId: info.importId }).catch((err: unknown) => setError(errorMessage(err)))} />
+          <ImportRow
+            key={info.importId}
+            info={info}
+            model={models[info.importId]}
+            onCancel={() => void api.call('cancelImport', { importId: info.importId }).catch((err: unknown) => setError(errorMessage(err)))}
+          />
         ))}
       </section>
     </div>
@@ -172,9 +190,15 @@ export function ImportScreen({ droppedPaths, dropNote }: { droppedPaths: string[
 
 function ImportRow({ info, model, onCancel }: { info: ImportInfo; model: ModelInfo | undefined; onCancel(): void }) {
   const share = info.total ? info.done / info.total : 0;
-  const eta = info.state === 'running' && info.photosPerSecond > 0 && info.total ? Math.round((info.total - info.done) / info.photosPerSecond) : null;
+  const eta =
+    info.state === 'running' && info.photosPerSecond > 0 && info.total ? Math.round((info.total - info.done) / info.photosPerSecond) : null;
   return (
-    <article className={`import-item import-${info.state}`} data-testid="import-item" data-state={info.state} data-import-id={info.importId}>
+    <article
+      className={`import-item import-${info.state}`}
+      data-testid="import-item"
+      data-state={info.state}
+      data-import-id={info.importId}
+    >
       <header>
         <span className="import-paths" title={info.paths.join('\n')}>
           {info.paths.join(', ')}

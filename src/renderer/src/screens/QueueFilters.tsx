@@ -66,21 +66,48 @@ export function QueueFilters({ query, onChange, counts }: { query: QueueQuery; o
         ))}
       </div>
       <div className="filter-row">
-        <Select label="Status" testId="filter-status" value={f.status} onChange={(v) => set({ status: v as QueueFilter['status'] })}
-          options={OBSERVATION_STATUSES.map((s) => ({ value: s, label: `${s} (${counts?.byStatus[s] ?? 0})` }))} />
-        <Select label="Location" testId="filter-location" value={f.location} onChange={(v) => set({ location: v })} options={counted(counts?.locations)} />
+        <Select
+          label="Status"
+          testId="filter-status"
+          value={f.status}
+          onChange={(v) => set({ status: v as QueueFilter['status'] })}
+          options={OBSERVATION_STATUSES.map((s) => ({ value: s, label: `${s} (${counts?.byStatus[s] ?? 0})` }))}
+        />
+        <Select
+          label="Location"
+          testId="filter-location"
+          value={f.location}
+          onChange={(v) => set({ location: v })}
+          options={counted(counts?.locations)}
+        />
         <Select label="Visit" testId="filter-visit" value={f.visit} onChange={(v) => set({ visit: v })} options={counted(counts?.visits)} />
         <Select label="Model" testId="filter-model" value={f.model} onChange={(v) => set({ model: v })} options={counted(counts?.models)} />
         <Select label="Label" testId="filter-label" value={f.label} onChange={(v) => set({ label: v })} options={counted(counts?.labels)} />
         <label className="field compact">
           <span>Conf. min</span>
-          <input type="number" min={0} max={1} step={0.05} data-testid="filter-conf-min" value={f.confMin ?? ''} placeholder="0"
-            onChange={(e) => set({ confMin: parseConf(e.target.value) })} />
+          <input
+            type="number"
+            min={0}
+            max={1}
+            step={0.05}
+            data-testid="filter-conf-min"
+            value={f.confMin ?? ''}
+            placeholder="0"
+            onChange={(e) => set({ confMin: parseConf(e.target.value) })}
+          />
         </label>
         <label className="field compact">
           <span>max</span>
-          <input type="number" min={0} max={1} step={0.05} data-testid="filter-conf-max" value={f.confMax ?? ''} placeholder="1"
-            onChange={(e) => set({ confMax: parseConf(e.target.value) })} />
+          <input
+            type="number"
+            min={0}
+            max={1}
+            step={0.05}
+            data-testid="filter-conf-max"
+            value={f.confMax ?? ''}
+            placeholder="1"
+            onChange={(e) => set({ confMax: parseConf(e.target.value) })}
+          />
         </label>
         <label className="field">
           <span>Sort</span>
@@ -92,7 +119,13 @@ export function QueueFilters({ query, onChange, counts }: { query: QueueQuery; o
             ))}
           </select>
         </label>
-        <button type="button" className="link-btn" data-testid="filter-clear" onClick={() => onChange({ filter: {}, sort: query.sort })} disabled={!Object.keys(f).length}>
+        <button
+          type="button"
+          className="link-btn"
+          data-testid="filter-clear"
+          onClick={() => onChange({ filter: {}, sort: query.sort })}
+          disabled={!Object.keys(f).length}
+        >
           Clear filters
         </button>
       </div>
@@ -110,7 +143,13 @@ function parseConf(v: string): number | undefined {
   return Number.isFinite(n) ? Math.min(1, Math.max(0, n)) : undefined;
 }
 
-function Select(props: { label: string; testId: string; value: string | undefined; onChange(v: string | undefined): void; options: { value: string; label: string }[] }) {
+function Select(props: {
+  label: string;
+  testId: string;
+  value: string | undefined;
+  onChange(v: string | undefined): void;
+  options: { value: string; label: string }[];
+}) {
   const known = props.value === undefined || props.options.some((o) => o.value === props.value);
   return (
     <label className="field">

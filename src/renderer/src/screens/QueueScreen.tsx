@@ -76,7 +76,14 @@ export function QueueScreen({ query, onQuery, cursor, onCursor, onOpen }: Props)
 
   return (
     <div className="queue" data-testid="queue-screen">
-      <QueueFilters query={query} onChange={(q) => { onCursor(0); onQuery(q); }} counts={counts} />
+      <QueueFilters
+        query={query}
+        onChange={(q) => {
+          onCursor(0);
+          onQuery(q);
+        }}
+        counts={counts}
+      />
       {(pages.error || countsError) && <p className="error-text">{pages.error ?? countsError}</p>}
       <div className="queue-head" role="row">
         <span className="c-index">#</span>
@@ -104,7 +111,14 @@ export function QueueScreen({ query, onQuery, cursor, onCursor, onOpen }: Props)
       >
         <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
           {rows.map((r) => (
-            <Row key={r.key} index={r.index} start={r.start} item={pages.item(r.index)} active={r.index === active} onClick={() => open(r.index)} />
+            <Row
+              key={r.key}
+              index={r.index}
+              start={r.start}
+              item={pages.item(r.index)}
+              active={r.index === active}
+              onClick={() => open(r.index)}
+            />
           ))}
         </div>
         {pages.total === 0 && <p className="empty">No photo in this queue. Import photos, or clear the filters.</p>}
@@ -113,7 +127,19 @@ export function QueueScreen({ query, onQuery, cursor, onCursor, onOpen }: Props)
   );
 }
 
-function Row({ index, start, item, active, onClick }: { index: number; start: number; item: QueueItem | undefined; active: boolean; onClick(): void }) {
+function Row({
+  index,
+  start,
+  item,
+  active,
+  onClick,
+}: {
+  index: number;
+  start: number;
+  item: QueueItem | undefined;
+  active: boolean;
+  onClick(): void;
+}) {
   const style = { transform: `translateY(${start}px)`, height: ROW_HEIGHT };
   if (!item) {
     return (

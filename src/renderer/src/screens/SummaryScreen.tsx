@@ -55,7 +55,13 @@ export function SummaryScreen({ query }: { query: QueueQuery }) {
       </div>
       <p className="oos">
         <span className="muted">Out of stock: </span>
-        {s.outOfStock === null ? <span className="muted">no expected list for this batch</span> : s.outOfStock.length ? s.outOfStock.join(', ') : 'none'}
+        {s.outOfStock === null ? (
+          <span className="muted">no expected list for this batch</span>
+        ) : s.outOfStock.length ? (
+          s.outOfStock.join(', ')
+        ) : (
+          'none'
+        )}
       </p>
       <table className="counts wide" data-testid="batch-label-counts">
         <thead>
