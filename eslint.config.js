@@ -32,6 +32,24 @@ const layers = (names, message) => ({
   patterns: [{ regex: `(^|/)\\.\\.(/.*)?/(${names.join('|')})(/|$)`, caseSensitive: true, message }],
 });
 
+/** What src/main (engine, CLI, serve) never imports. */
+const MAIN_LAYERS = layers(
+  ['electron', 'preload', 'renderer', 'api-server'],
+  'The engine, the CLI and serve run without Electron or a UI, and never use the local API server.',
+);
+
+/** Lower engine layers (db, ingest, inference, models) never reach up into the services, the host or the handlers. */
+const ENGINE_UPWARD = {
+  patterns: [
+    {
+      regex: '^(\\.\\./)+(audit|review|imports|host|rpc|sync|export|retail)(/|$)',
+      message:
+        'Engine layers: rpc → host → services (audit, review, imports…) → db / ingest / inference / models → ' +
+        'geometry / errors. No upward imports.',
+    },
+  ],
+};
+
 /** Merges restriction sets into one `no-restricted-imports` setting (a later config object would replace, not merge). */
 const restrict = (...sets) => [
   'error',
@@ -105,15 +123,60 @@ export default defineConfig(
     },
   },
   {
-    files: ['src/main/engine/**', 'src/main/cli.ts', 'src/kliq/**'],
+    // The headless main process: engine, CLI, serve. Never the shell, preload, renderer or the local API server.
+    files: ['src/main/**'],
+    rules: { 'no-restricted-imports': restrict(ELECTRON, MAIN_LAYERS) },
+  },
+  {
+    // Engine, lower layers (db, ingest, inference, models): nothing from the services above them.
+    files: ['src/main/engine/{db,ingest,inference,models}/**'],
+    rules: { 'no-restricted-imports': restrict(ELECTRON, MAIN_LAYERS, ENGINE_UPWARD) },
+  },
+  {
+    // Engine, bottom: used by all, use nothing of the engine.
+    files: ['src/main/engine/{geometry,errors,paths,service}.ts'],
+    rules: {
+      'no-restricted-imports': restrict(ELECTRON, MAIN_LAYERS, {
+        patterns: [
+          { regex: '^\\./', message: 'geometry, errors, paths and service are the bottom of the engine: they import nothing of it.' },
+        ],
+      }),
+    },
+  },
+  {
+    // Engine services: never the host or the handlers above them.
+    files: ['src/main/engine/{audit,review,imports}.ts', 'src/main/engine/{imports,sync,export,retail}/**'],
+    rules: {
+      'no-restricted-imports': restrict(ELECTRON, MAIN_LAYERS, {
+        patterns: [
+          { regex: '^(\\./|(\\.\\./)+)(host|rpc)$', message: 'Services do not import the host or the RPC handlers (they sit above).' },
+        ],
+      }),
+    },
+  },
+  {
+    files: ['src/main/engine/host.ts'],
+    rules: {
+      'no-restricted-imports': restrict(ELECTRON, MAIN_LAYERS, {
+        patterns: [{ regex: '^\\./rpc$', message: 'The host does not import the RPC handlers (they sit above it).' }],
+      }),
+    },
+  },
+  {
+    // The KLIQ API client: Node and browser; imports only itself and src/shared.
+    files: ['src/kliq/**'],
     rules: {
       'no-restricted-imports': restrict(
         ELECTRON,
-        layers(
-          ['electron', 'preload', 'renderer'],
-          'The engine and the CLI run without Electron: nothing from the Electron shell, preload or renderer.',
-        ),
+        layers(['main', 'renderer', 'preload', 'api-server'], 'src/kliq imports only itself and src/shared.'),
       ),
+    },
+  },
+  {
+    // The local KLIQ API server (dev, tests, demos): may use src/kliq's wire schemas and the engine; nothing uses it.
+    files: ['src/api-server/**'],
+    rules: {
+      'no-restricted-imports': restrict(ELECTRON, layers(['renderer', 'preload', 'electron'], 'The API server has no UI or Electron.')),
     },
   },
   {
@@ -137,8 +200,16 @@ export default defineConfig(
     },
   },
   {
-    // The Electron shell and its entry.
+    // The Electron shell and its entry: may import electron; shares names with the preload through src/shared only.
     files: ['src/main/electron/**', 'src/main/index.ts'],
-    rules: { 'no-restricted-imports': 'off', 'no-restricted-syntax': 'off' },
+    rules: {
+      'no-restricted-imports': restrict(
+        layers(
+          ['preload', 'renderer', 'api-server'],
+          'The shell talks to the preload and renderer through src/shared (ipc.ts, rpc), never by import.',
+        ),
+      ),
+      'no-restricted-syntax': 'off',
+    },
   },
 );

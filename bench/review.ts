@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { openDb } from '../src/main/engine/db';
-import { EngineHost } from '../src/main/engine/rpc';
+import { EngineHost } from '../src/main/engine/host';
 import { serve } from '../src/main/serve';
 import { loadManifest } from '../src/main/engine/models/manifest';
 import type { QueueFilter } from '../src/shared/rpc';

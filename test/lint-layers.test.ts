@@ -21,6 +21,26 @@ test.each([
   ['src/preload/x.ts', "import { ipcRenderer } from 'electron'; ipcRenderer;", false],
   ['src/main/engine/x.ts', "import fs from 'node:fs'; fs;", false],
   ['src/renderer/src/x.tsx', "import { summarize } from '../../shared/summary'; summarize;", false],
+  // engine layers: rpc → host → services → db / ingest / inference / models → geometry / errors
+  ['src/main/engine/db/x.ts', "import { ReviewService } from '../review'; ReviewService;", true],
+  ['src/main/engine/db/migrations/x.ts', "import { runAudit } from '../../audit'; runAudit;", true],
+  ['src/main/engine/inference/x.ts', "import { EngineHost } from '../host'; EngineHost;", true],
+  ['src/main/engine/review.ts', "import { EngineHost } from './host'; EngineHost;", true],
+  ['src/main/engine/imports.ts', "import { createRpcHandler } from './rpc'; createRpcHandler;", true],
+  ['src/main/engine/host.ts', "import { createRpcHandler } from './rpc'; createRpcHandler;", true],
+  ['src/main/engine/geometry.ts', "import { ConfigError } from './errors'; ConfigError;", true],
+  ['src/main/engine/db/x.ts', "import { iou } from '../geometry'; iou;", false],
+  ['src/main/engine/review.ts', "import { Outbox } from './db/outbox'; Outbox;", false],
+  ['src/main/engine/rpc.ts', "import { EngineHost } from './host'; EngineHost;", false],
+  // the KLIQ client stands alone; nothing in main uses the local API server; the shell never imports the preload
+  ['src/kliq/x.ts', "import { runAudit } from '../main/engine/audit'; runAudit;", true],
+  ['src/kliq/x.ts', "import { startApiServer } from '../api-server/server'; startApiServer;", true],
+  ['src/kliq/x.ts', "import { summarize } from '../shared/summary'; summarize;", false],
+  ['src/main/engine/sync/x.ts', "import { startApiServer } from '../../../api-server/server'; startApiServer;", true],
+  ['src/main/cli.ts', "import { startApiServer } from '../api-server/server'; startApiServer;", true],
+  ['src/main/electron/x.ts', "import { KLIQ_IPC } from '../../preload/api'; KLIQ_IPC;", true],
+  ['src/main/electron/x.ts', "import { KLIQ_IPC } from '../../shared/ipc'; KLIQ_IPC;", false],
+  ['src/api-server/x.ts', "import { KliqClient } from '../kliq/client'; KliqClient;", false],
 ])('%s: %s → rejected: %s', async (file, code, expected) => {
   expect(await rejected(file, code)).toBe(expected);
 });

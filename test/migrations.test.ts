@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { migrate, openDb } from '../src/main/engine/db';
 import { migrations } from '../src/main/engine/db/migrations';
-import { ConfigError } from '../src/main/engine/models/manifest';
+import { ConfigError } from '../src/main/engine/errors';
 import { tmpDir } from './helpers';
 
 const tables = (db: Database.Database) =>

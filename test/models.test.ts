@@ -2,14 +2,8 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ConfigError,
-  ensureModelFile,
-  loadManifest,
-  modelsDir,
-  resolveModel,
-  type ManifestEntry,
-} from '../src/main/engine/models/manifest';
+import { ConfigError } from '../src/main/engine/errors';
+import { ensureModelFile, loadManifest, modelsDir, resolveModel, type ManifestEntry } from '../src/main/engine/models/manifest';
 import { ROOT, SHARED_MODELS, tmpDir } from './helpers';
 
 const manifest = loadManifest();

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb, migrate, type Db } from '../src/main/engine/db';
 import { migrations } from '../src/main/engine/db/migrations';
 import { runAudit } from '../src/main/engine/audit';
-import { EngineHost, createRpcHandler } from '../src/main/engine/rpc';
+import { createRpcHandler } from '../src/main/engine/rpc';
+import { EngineHost } from '../src/main/engine/host';
 import { serve, type Served } from '../src/main/serve';
 import { methods } from '../src/shared/rpc';
 import { PHOTOS, GENERAL, tmpDir } from './helpers';
@@ -167,7 +168,7 @@ describe('RPC handler (zod at the boundary)', () => {
     expect(await handle()('photo', { observationId: 'obs_missing' }, 3)).toMatchObject({ ok: false, error: { code: 'not-found' } });
     expect(await handle()('startImport', { paths: ['/no/such'] }, 4)).toMatchObject({
       ok: false,
-      error: { code: 'bad-request', message: expect.stringMatching(/no such file or folder/) },
+      error: { code: 'path-not-found', message: expect.stringMatching(/no such file or folder/) },
     });
     const r = await handle()('queue', {}, 5);
     expect(r.ok && methods.queue.result.parse(r.result).total).toBe(12);
@@ -206,7 +207,7 @@ describe('migration 002 on a database made by 001', () => {
     d1.close();
 
     const d2 = openDb(file);
-    expect(d2.pragma('user_version', { simple: true })).toBe(2);
+    expect(d2.pragma('user_version', { simple: true })).toBe(migrations.length);
     const row = d2
       .prepare('SELECT current_job_id, model, detection_count, top_confidence, review_status FROM observations')
       .get() as Record<string, unknown>;

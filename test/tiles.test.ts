@@ -1,7 +1,7 @@
 import path from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { mergeTiled, tileGrid, type RawBox } from '../src/main/engine/inference/decode';
+import { mergeTiled, tileGrid, type RawBox } from '../src/main/engine/geometry';
 import { prepareTileTensors, probePhoto } from '../src/main/engine/ingest/photo';
 import { runAudit, tilesFor } from '../src/main/engine/audit';
 import { openDb } from '../src/main/engine/db';

@@ -11,12 +11,12 @@ import { runAudit, AUDIT_DEFAULTS, type TilesOption } from './engine/audit';
 import { openDb } from './engine/db';
 import { AuditStore } from './engine/db/store';
 import { defaultDbPath } from './engine/paths';
-import { ConfigError, ensureModelFile, loadManifest } from './engine/models/manifest';
-import { PathNotFoundError } from './engine/ingest/scan';
+import { ensureModelFile, loadManifest } from './engine/models/manifest';
+import { ConfigError, PathNotFoundError } from './engine/errors';
 import { PROVIDER_CHOICES, type AuditEvent, type ProviderChoice } from '../shared/domain';
 import os from 'node:os';
 import path from 'node:path';
-import { EngineHost } from './engine/rpc';
+import { EngineHost } from './engine/host';
 import { projectRoot } from './engine/paths';
 import { serve } from './serve';
 
@@ -241,9 +241,7 @@ async function modelsCommand(names: string[], o: { list: boolean }): Promise<num
 }
 
 async function serveCommand(o: { db: string; port: number; user: string; provider: ProviderChoice }): Promise<number> {
-  const db = openDb(o.db);
-  const labels = loadManifest().models.find((m) => m.name === loadManifest().default)?.labels ?? [];
-  const host = new EngineHost(db, { user: o.user, modelLabels: labels, provider: o.provider });
+  const host = EngineHost.open(o.db, { user: o.user, provider: o.provider }).start();
   const served = await serve({ host, rendererDir: path.join(projectRoot(), 'out', 'renderer'), port: o.port });
   process.stdout.write(`${served.url}\n`);
   err(`KLIQ Audit UI on ${served.url} (database ${o.db}, user ${o.user}); Ctrl+C to stop`);
@@ -252,10 +250,8 @@ async function serveCommand(o: { db: string; port: number; user: string; provide
     process.once('SIGTERM', resolve);
   });
   err('stopping: finishing imports in flight');
-  for (const i of host.imports.list()) if (i.state === 'running') host.imports.cancel(i.importId);
-  await host.imports.idle();
   await served.close();
-  db.close();
+  await host.close({ timeoutMs: 10_000 });
   return EXIT.ok;
 }
 

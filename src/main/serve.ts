@@ -1,6 +1,6 @@
 /**
  * `kliq-audit serve`: the engine and the built renderer on 127.0.0.1, with a WebSocket transport for
- * the typed contract (src/shared/rpc.ts). A random per-launch token is required for the WebSocket and
+ * the typed contract (src/shared/rpc). A random per-launch token is required for the WebSocket and
  * for photo pixels; the WebSocket also refuses other origins and other Host names (DNS rebinding).
  */
 import crypto from 'node:crypto';
@@ -9,8 +9,9 @@ import http from 'node:http';
 import path from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { RequestSchema, type EngineEvent, type ServerMessage } from '../shared/rpc';
-import { createRpcHandler, type EngineHost } from './engine/rpc';
-import { ConfigError } from './engine/models/manifest';
+import { createRpcHandler } from './engine/rpc';
+import type { EngineHost } from './engine/host';
+import { ConfigError } from './engine/errors';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

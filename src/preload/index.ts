@@ -1,22 +1,14 @@
 /**
  * Preload (sandboxed, context-isolated): exposes `window.kliq`, exactly the KliqApi of
- * src/shared/rpc.ts, over IPC. No Node APIs, no raw ipcRenderer, no event objects reach the page.
+ * src/shared/rpc, over IPC. No Node APIs, no raw ipcRenderer, no event objects reach the page.
  * Results are validated by the renderer (the same zod schemas as every other transport) so the
  * preload stays free of runtime dependencies.
  */
 import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron';
 import type { EngineEvent, RpcResponse } from '../shared/rpc';
-import { KLIQ_IPC, PHOTO_SCHEME, type KliqApi, type KliqFiles } from './api';
-
-class RpcError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'RpcError';
-  }
-}
+import { KLIQ_IPC, PHOTO_SCHEME } from '../shared/ipc';
+import { RpcError } from '../shared/errors';
+import type { KliqApi, KliqFiles } from './api';
 
 const api: KliqApi = {
   async call(method, params) {

@@ -11,6 +11,9 @@ export type ObservationStatus = (typeof OBSERVATION_STATUSES)[number];
 export const CV_JOB_STATUSES = ['queued', 'processing', 'completed', 'failed'] as const;
 export type CvJobStatus = (typeof CV_JOB_STATUSES)[number];
 
+/** Output layout of a detector: the raw YOLOX head, or the Ultralytics (YOLOv8/YOLO11) export layout. */
+export type ModelFormat = 'yolox' | 'ultralytics';
+
 /** Execution provider the user asks for; `auto` = CUDA on Linux, DirectML on Windows, then CPU. */
 export const PROVIDER_CHOICES = ['auto', 'cpu', 'cuda', 'dml'] as const;
 export type ProviderChoice = (typeof PROVIDER_CHOICES)[number];

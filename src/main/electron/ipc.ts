@@ -1,20 +1,18 @@
 /**
- * IPC wiring: the renderer's one typed contract (src/shared/rpc.ts) over Electron IPC.
+ * IPC wiring: the renderer's one typed contract (src/shared/rpc) over Electron IPC.
  * - `kliq:call` (invoke): method + params → RpcResponse, answered by the engine's dispatcher
  *   (createRpcHandler, the same one `kliq-audit serve` uses), behind the sender check.
  * - `kliq:events` (send): EngineEvent[] batches, at most every 150 ms, to the windows that called.
  * - `kliq-photo://<observationId>`: a photo's original file for <img> (the page applies EXIF orientation).
  * Handlers stay thin; real work belongs to the engine (src/main/engine), not here.
  */
-import os from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { app, ipcMain, net, protocol, type IpcMainInvokeEvent, type WebContents } from 'electron';
-import { KLIQ_IPC, PHOTO_SCHEME } from '../../preload/api';
+import { KLIQ_IPC, PHOTO_SCHEME } from '../../shared/ipc';
 import type { EngineEvent, RpcResponse } from '../../shared/rpc';
-import { createRpcHandler, EngineHost } from '../engine/rpc';
-import { openDb } from '../engine/db';
+import { createRpcHandler } from '../engine/rpc';
+import { EngineHost } from '../engine/host';
 import { defaultDbPath } from '../engine/paths';
-import { loadManifest } from '../engine/models/manifest';
 
 /** Decides whether an invoke comes from our own window showing our own page. */
 export type SenderCheck = (event: IpcMainInvokeEvent) => boolean;
@@ -29,7 +27,7 @@ protocol.registerSchemesAsPrivileged([{ scheme: PHOTO_SCHEME, privileges: { stan
 interface Engine {
   host: EngineHost;
   handle: (method: string, params: unknown) => Promise<RpcResponse>;
-  close(): void;
+  close(): Promise<void>;
 }
 
 let engine: Engine | null = null;
@@ -40,18 +38,14 @@ const subscribers = new Set<WebContents>();
 function getEngine(): Engine | null {
   if (engine || engineError) return engine;
   try {
-    const db = openDb(defaultDbPath());
-    const manifest = loadManifest();
-    const labels = manifest.models.find((m) => m.name === manifest.default)?.labels ?? [];
-    const host = new EngineHost(db, { user: os.userInfo().username, modelLabels: labels });
+    const host = EngineHost.open(defaultDbPath()).start();
     const stopEvents = host.onEvent(queueEvent);
     engine = {
       host,
       handle: createRpcHandler(host),
-      close: () => {
+      close: async () => {
         stopEvents();
-        for (const i of host.imports.list()) if (i.state === 'running') host.imports.cancel(i.importId);
-        void host.imports.idle().finally(() => db.close());
+        await host.close({ timeoutMs: 5000 });
       },
     };
   } catch (err) {
@@ -111,9 +105,13 @@ export function registerIpc(isTrusted: SenderCheck): void {
     }
   });
 
-  app.once('will-quit', () => {
-    engine?.close();
+  // Quitting waits (at most 5 s) for the photos in flight to be written, then closes the database.
+  app.on('before-quit', (event) => {
+    const e = engine;
+    if (!e) return;
+    event.preventDefault();
     engine = null;
+    void e.close().finally(() => app.quit());
   });
 }
 

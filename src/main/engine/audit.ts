@@ -1,8 +1,8 @@
 import os from 'node:os';
 import path from 'node:path';
 import { scanPaths } from './ingest/scan';
+import { DbWriteError } from './errors';
 import {
-  PhotoError,
   preparePhotoTensor,
   prepareTileTensors,
   probePhoto,
@@ -12,7 +12,7 @@ import {
   type PhotoInfo,
 } from './ingest/photo';
 import { InferenceWorker, type InferResult } from './inference/client';
-import { mergeTiled, tileGrid, type Tile } from './inference/decode';
+import { mergeTiled, tileGrid, type Tile } from './geometry';
 import { resolveModel, type ResolvedModel } from './models/manifest';
 import { AuditStore, newId } from './db/store';
 import { WriteQueue } from './db/write-queue';
@@ -252,7 +252,8 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport & { timi
         return { ...base, status: 'completed', width: info.width, height: info.height, detections, summary };
       } catch (err) {
         const error = (err as Error).message;
-        if (!(err instanceof PhotoError) && /cannot write to the database/.test(error)) throw err;
+        // the database refused a batch: the run stops (every later write would fail too); a photo's own problem fails only it
+        if (err instanceof DbWriteError) throw err;
         writes.push(() => store.failJob(started ? jobId : null, obs.id, error, job));
         return { ...base, status: 'failed', error };
       }

@@ -2,17 +2,18 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { AuditStore } from './db/store';
-import { PathNotFoundError } from './ingest/scan';
+import { PathNotFoundError } from './errors';
 import { runAudit, type TilesOption } from './audit';
 import type { Db } from './db';
 import type { AuditEvent } from '../../shared/domain';
 import type { EngineEvent, ImportInfo } from '../../shared/rpc';
+import type { EngineService } from './service';
 
 /**
  * Imports started from the UI: each runs the batch audit in this process (inference in its worker
  * thread), one at a time in start order, with live progress and cancel.
  */
-export class ImportManager {
+export class ImportManager implements EngineService {
   private readonly infos = new Map<string, ImportInfo>();
   private readonly controllers = new Map<string, AbortController>();
   private chain: Promise<void> = Promise.resolve();
@@ -23,7 +24,7 @@ export class ImportManager {
     private readonly defaults: { provider?: 'auto' | 'cpu' | 'cuda' | 'dml' } = {},
   ) {}
 
-  start(p: { paths: string[]; location?: string; model?: string; tiles?: TilesOption }): { importId: string } {
+  startImport(p: { paths: string[]; location?: string; model?: string; tiles?: TilesOption }): { importId: string } {
     for (const f of p.paths)
       if (!fs.existsSync(f))
         throw new PathNotFoundError(`${f}: no such file or folder (the path is read on the machine running the engine)`);
@@ -117,6 +118,18 @@ export class ImportManager {
 
   list(): ImportInfo[] {
     return [...this.infos.values()].map((i) => ({ ...i })).reverse();
+  }
+
+  start(): void {
+    // imports start on request; nothing runs in the background yet
+  }
+
+  /** Cancels running imports and waits (at most `timeoutMs`) for the photos in flight to be written. */
+  async stop(timeoutMs: number): Promise<void> {
+    for (const c of this.controllers.values()) c.abort();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.chain, new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))]);
+    clearTimeout(timer);
   }
 
   /** Resolves when every started import has ended. */

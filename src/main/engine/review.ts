@@ -1,21 +1,17 @@
 /**
  * The review side of the engine: queue queries, photo detail, catalog, and the edits an auditor
  * makes. Every edit writes, in one transaction, the change, a correction row (before, after, who,
- * when) and an outbox row for sync. Implements the methods of src/shared/rpc.ts.
+ * when) and an outbox row for sync. Implements the methods of src/shared/rpc.
  */
 import crypto from 'node:crypto';
 import path from 'node:path';
 import type { Db } from './db';
+import { InvalidRequestError, NotFoundError } from './errors';
+import { Outbox } from './db/outbox';
+import { QUEUE_ORDER, queueWhere } from './db/queries';
 import { summarize } from '../../shared/summary';
 import type { Params, QueueFilter, QueueItem, QueueSort, Result, ReviewDetection } from '../../shared/rpc';
 import type { ObservationStatus } from '../../shared/domain';
-
-export class NotFoundError extends Error {
-  override name = 'NotFoundError';
-}
-export class InvalidRequestError extends Error {
-  override name = 'InvalidRequestError';
-}
 
 const now = () => new Date().toISOString();
 
@@ -52,13 +48,6 @@ interface DetRow {
 const QUEUE_COLUMNS = `o.id, o.source_path, o.status, o.review_status, o.flag_reason, l.name AS location, o.visit_id, o.model,
   o.detection_count, o.top_confidence, o.width, o.height, o.error`;
 
-const ORDER: Record<QueueSort, string> = {
-  uncertain: 'coalesce(o.top_confidence, 0) ASC, o.id',
-  confident: 'coalesce(o.top_confidence, 0) DESC, o.id',
-  newest: 'o.created_at DESC, o.id DESC',
-  path: 'o.source_path, o.id',
-};
-
 function toItem(r: QueueRow): QueueItem {
   return {
     observationId: r.id,
@@ -89,45 +78,6 @@ function toDetection(d: DetRow): ReviewDetection {
   };
 }
 
-/** WHERE clause and parameters for a queue filter (every value bound, never interpolated). */
-function where(f: QueueFilter): { sql: string; params: Record<string, unknown> } {
-  const parts: string[] = [];
-  const params: Record<string, unknown> = {};
-  if (f.status) {
-    parts.push('o.status = @status');
-    params.status = f.status;
-  }
-  if (f.review) {
-    parts.push('o.review_status = @review');
-    params.review = f.review;
-  }
-  if (f.location) {
-    parts.push('o.location_id = (SELECT id FROM locations WHERE name = @location)');
-    params.location = f.location;
-  }
-  if (f.visit) {
-    parts.push('o.visit_id = @visit');
-    params.visit = f.visit;
-  }
-  if (f.model) {
-    parts.push('o.model = @model');
-    params.model = f.model;
-  }
-  if (f.label) {
-    parts.push('o.current_job_id IN (SELECT d.cv_job_id FROM detections d WHERE d.object_name = @label AND d.deleted = 0)');
-    params.label = f.label;
-  }
-  if (f.confMin !== undefined) {
-    parts.push('coalesce(o.top_confidence, 0) >= @confMin');
-    params.confMin = f.confMin;
-  }
-  if (f.confMax !== undefined) {
-    parts.push('coalesce(o.top_confidence, 0) <= @confMax');
-    params.confMax = f.confMax;
-  }
-  return { sql: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params };
-}
-
 export interface ReviewServiceOptions {
   /** Who makes the edits (corrections.who). */
   user: string;
@@ -141,11 +91,13 @@ export class ReviewService {
   private readonly cache = new Map<string, ReturnType<Db['prepare']>>();
   private readonly memo = new Map<string, { stamp: string; value: unknown }>();
   private readonly orders = new Map<string, { stamp: string; value: unknown }>();
+  private readonly outbox: Outbox;
 
   constructor(
     private readonly db: Db,
     private readonly opts: ReviewServiceOptions,
   ) {
+    this.outbox = new Outbox(db);
     this.s = {
       version: db.prepare<[], { c: number }>('SELECT total_changes() AS c'),
       item: db.prepare<[string], QueueRow>(
@@ -180,7 +132,6 @@ export class ReviewService {
       correction: db.prepare(
         `INSERT INTO corrections (observation_id, detection_id, action, before, after, who, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
       ),
-      outbox: db.prepare(`INSERT INTO outbox (kind, ref, payload, idempotency_key, created_at) VALUES ('correction', ?, ?, ?, ?)`),
       labelUses: db.prepare<[], { name: string; n: number }>(
         `SELECT d.object_name AS name, count(*) AS n FROM detections d JOIN observations o ON d.cv_job_id = o.current_job_id
          WHERE d.deleted = 0 GROUP BY d.object_name`,
@@ -218,11 +169,12 @@ export class ReviewService {
   }
 
   queue(p: { filter: QueueFilter; sort: QueueSort; offset: number; limit: number }): Result<'queue'> {
-    const w = where(p.filter);
+    const w = queueWhere(p.filter);
     // the whole queue's order as ids (from the indexes), kept for the next pages; a page is a slice
     const ids = this.cached(
       `ids:${p.sort}:${JSON.stringify(p.filter)}`,
-      () => this.prepared<string>(`SELECT o.id FROM observations o ${w.sql} ORDER BY ${ORDER[p.sort]}`).pluck().all(w.params) as string[],
+      () =>
+        this.prepared<string>(`SELECT o.id FROM observations o ${w.sql} ORDER BY ${QUEUE_ORDER[p.sort]}`).pluck().all(w.params) as string[],
       this.orders,
       4,
     );
@@ -243,7 +195,7 @@ export class ReviewService {
   }
 
   private computeQueueCounts(filter: QueueFilter): Result<'queueCounts'> {
-    const w = where(filter);
+    const w = queueWhere(filter);
     const from = `FROM observations o LEFT JOIN locations l ON l.id = o.location_id ${w.sql}`;
     const group = (expr: string) =>
       this.prepared<{ name: string | null; n: number }>(`SELECT ${expr} AS name, count(*) AS n ${from} GROUP BY 1 ORDER BY 2 DESC`).all(
@@ -293,7 +245,7 @@ export class ReviewService {
   }
 
   private computeBatchSummary(filter: QueueFilter): Result<'batchSummary'> {
-    const w = where(filter);
+    const w = queueWhere(filter);
     const from = `FROM observations o LEFT JOIN locations l ON l.id = o.location_id ${w.sql}`;
     const photos = this.prepared<{ n: number }>(`SELECT count(*) AS n ${from}`).get(w.params)!.n;
     const labelCounts = this.prepared<{ name: string; n: number }>(
@@ -347,7 +299,7 @@ export class ReviewService {
         t,
       );
       const payload = { observationId, detectionId: det, action, before, after, who: this.opts.user, at: t };
-      this.s.outbox.run(String(info.lastInsertRowid), JSON.stringify(payload), `correction-${crypto.randomUUID()}`, t);
+      this.outbox.enqueue('correction', String(info.lastInsertRowid), payload);
       this.s.refreshCounts.run({ id: observationId, now: t });
       return value;
     })();

@@ -8,18 +8,11 @@
  * reloads what it shows).
  */
 import type { EngineEvent, KliqApi, MethodName, Params, Result, ServerMessage } from '../../shared/rpc';
+import { RpcError } from '../../shared/errors';
+
+export { RpcError };
 
 export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'no-token';
-
-export class RpcError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'RpcError';
-  }
-}
 
 /** A KliqApi that can also tell whether it is connected (only transports that can drop have this). */
 export interface ConnectedApi extends KliqApi {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { migrations as allMigrations, type Migration } from './migrations';
-import { ConfigError } from '../models/manifest';
+import { ConfigError } from '../errors';
 
 export type Db = Database.Database;
 

@@ -1,4 +1,5 @@
 import type { Db } from './index';
+import { DbWriteError } from '../errors';
 
 /**
  * Batches the engine's writes: queued in order, run together in one transaction when `maxBatch` are
@@ -8,7 +9,7 @@ import type { Db } from './index';
 export class WriteQueue {
   private queue: { write: () => void; fallback?: (err: Error) => void }[] = [];
   private timer: NodeJS.Timeout | null = null;
-  private failure: Error | null = null;
+  private failure: DbWriteError | null = null;
 
   constructor(
     private readonly db: Db,
@@ -62,7 +63,7 @@ export class WriteQueue {
         }
       })();
     } catch (err) {
-      this.failure = new Error(
+      this.failure = new DbWriteError(
         `cannot write to the database: ${(err as Error).message}. ` +
           'Check free disk space and that no other program locks the file; then run again (completed photos are kept).',
       );

@@ -1,5 +1,5 @@
-import type { Letterbox, ModelFormat } from './decode';
-import type { ProviderChoice, ProviderName } from '../../../shared/domain';
+import type { Letterbox } from '../geometry';
+import type { ModelFormat, ProviderChoice, ProviderName } from '../../../shared/domain';
 
 /** Messages between the engine (main thread) and the inference worker that owns the ONNX session. */
 

@@ -5,7 +5,9 @@
 import { parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { openSession } from './session';
-import { decodeUltralytics, decodeYolox, nms, unletterbox, type ModelFormat } from './decode';
+import { decodeUltralytics, decodeYolox } from './decode';
+import { nms, unletterbox } from '../geometry';
+import type { ModelFormat } from '../../../shared/domain';
 import type { InferRequest, WorkerDetection, WorkerRequest, WorkerResponse } from './protocol';
 
 if (!parentPort) throw new Error('worker.ts must run in a worker thread');

@@ -3,7 +3,9 @@ import crypto from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import exifr from 'exifr';
-import { letterboxFor, type Letterbox, type ModelFormat, type Tile } from '../inference/decode';
+import { letterboxFor, type Letterbox, type Tile } from '../geometry';
+import { PhotoError } from '../errors';
+import type { ModelFormat } from '../../../shared/domain';
 
 // Every photo is decoded once: libvips' operation cache would only hold on to memory.
 sharp.cache(false);
@@ -17,11 +19,6 @@ export function setDecodeThreads(n: number): void {
 export const MAX_PHOTO_BYTES = 20 * 1024 * 1024;
 /** Decoded size limit: refuses decompression bombs from the header, before any pixel is allocated. */
 export const MAX_PHOTO_PIXELS = 100_000_000;
-
-/** A per-photo problem: the photo fails with this message, the batch goes on. */
-export class PhotoError extends Error {
-  override name = 'PhotoError';
-}
 
 const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;
 

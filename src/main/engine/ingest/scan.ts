@@ -1,14 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { PathNotFoundError } from '../errors';
 
 export const PHOTO_EXTENSIONS = new Set(['.jpg', '.jpeg', '.jpe', '.png']);
 
 export function isPhotoPath(file: string): boolean {
   return PHOTO_EXTENSIONS.has(path.extname(file).toLowerCase());
-}
-
-export class PathNotFoundError extends Error {
-  override name = 'PathNotFoundError';
 }
 
 export interface ScanResult {

@@ -4,7 +4,8 @@ import crypto from 'node:crypto';
 import { z } from 'zod';
 import { projectRoot, userDataDir } from '../paths';
 import { readOnnxMetadata, parseUltralyticsNames } from './onnx-metadata';
-import type { ModelFormat } from '../inference/decode';
+import { ConfigError } from '../errors';
+import type { ModelFormat } from '../../../shared/domain';
 
 export const ManifestEntrySchema = z.object({
   name: z.string().min(1),
@@ -25,11 +26,6 @@ export const ManifestSchema = z.object({
   models: z.array(ManifestEntrySchema).min(1),
 });
 export type Manifest = z.infer<typeof ManifestSchema>;
-
-/** A user-facing error that names what to do next; the CLI maps it to exit status 2. */
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
 
 /** Where the manifest lives (read-only in an installed app). */
 export function manifestDir(): string {

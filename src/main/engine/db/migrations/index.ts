@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import * as m001 from './001_initial';
 import * as m002 from './002_review';
+import * as m003 from './003_outbox_failed';
 
 export interface Migration {
   version: number;
@@ -12,4 +13,5 @@ export interface Migration {
 export const migrations: Migration[] = [
   { version: 1, name: '001_initial', up: m001.up },
   { version: 2, name: '002_review', up: m002.up },
+  { version: 3, name: '003_outbox_failed', up: m003.up },
 ];

@@ -1,11 +1,10 @@
 /**
- * The one RPC contract between the UI and the engine, whatever the host (Electron IPC, or the
- * WebSocket of `kliq-audit serve`): method name → params schema → result schema, plus one
- * discriminated-union event stream. Both sides validate with these zod schemas at the boundary.
- * Like Actual Budget's single Handlers map: `call<K extends MethodName>(name, params)`.
+ * The review feature of the contract: queues, photo detail, catalog, summaries and the edits an
+ * auditor makes (each edit is a correction row + an outbox row in the engine).
  */
 import { z } from 'zod';
-import { BoundingBoxSchema, CvSummarySchema, OBSERVATION_STATUSES, type AuditEvent } from './domain';
+import { BoundingBoxSchema, CvSummarySchema, OBSERVATION_STATUSES } from '../domain';
+import { Counted, ok } from './common';
 
 export const REVIEW_STATUSES = ['unreviewed', 'reviewed', 'flagged'] as const;
 export type ReviewStatus = (typeof REVIEW_STATUSES)[number];
@@ -55,8 +54,6 @@ export const ReviewDetectionSchema = z.object({
 });
 export type ReviewDetection = z.infer<typeof ReviewDetectionSchema>;
 
-const Counted = z.array(z.object({ name: z.string(), n: z.number().int() }));
-
 export const PhotoDetailSchema = z.object({
   item: QueueItemSchema,
   detections: z.array(ReviewDetectionSchema),
@@ -74,24 +71,7 @@ export const CatalogEntrySchema = z.object({
 });
 export type CatalogEntry = z.infer<typeof CatalogEntrySchema>;
 
-export const ImportInfoSchema = z.object({
-  importId: z.string(),
-  paths: z.array(z.string()),
-  startedAt: z.string(),
-  state: z.enum(['running', 'done', 'cancelled', 'failed']),
-  done: z.number().int(),
-  total: z.number().int(),
-  failed: z.number().int(),
-  photosPerSecond: z.number(),
-  errorsByReason: Counted,
-  error: z.string().nullable(),
-});
-export type ImportInfo = z.infer<typeof ImportInfoSchema>;
-
-const ok = z.object({ ok: z.literal(true) });
-
-/** The methods: params and result schemas. Queries read; commands write (each edit is a correction row + outbox row). */
-export const methods = {
+export const reviewMethods = {
   queue: {
     params: z.object({
       filter: QueueFilterSchema.default({}),
@@ -148,46 +128,4 @@ export const methods = {
     params: z.object({ observationId: z.string(), review: z.enum(REVIEW_STATUSES), reason: z.string().max(500).optional() }),
     result: QueueItemSchema,
   },
-  startImport: {
-    params: z.object({
-      paths: z.array(z.string().min(1)).min(1),
-      location: z.string().optional(),
-      model: z.string().optional(),
-      tiles: z.union([z.enum(['off', 'auto']), z.number().int().min(2).max(8)]).optional(),
-    }),
-    result: z.object({ importId: z.string() }),
-  },
-  cancelImport: { params: z.object({ importId: z.string() }), result: ok },
-  imports: { params: z.object({}), result: z.array(ImportInfoSchema) },
-  /** Folders and files imported before (kept in the database), most recent first. */
-  importFolders: {
-    params: z.object({}),
-    result: z.array(z.object({ path: z.string(), location: z.string().nullable(), addedAt: z.string(), lastImportAt: z.string() })),
-  },
 } as const;
-
-export type Methods = typeof methods;
-export type MethodName = keyof Methods;
-export type Params<K extends MethodName> = z.input<Methods[K]['params']>;
-export type Result<K extends MethodName> = z.infer<Methods[K]['result']>;
-
-/** Server → UI events, batched by the host (at most every 150 ms). */
-export type EngineEvent =
-  | { type: 'import'; importId: string; event: AuditEvent }
-  | { type: 'import-state'; info: ImportInfo }
-  | { type: 'changed'; observationIds: string[] };
-
-/** Wire format of the WebSocket transport (Electron IPC carries the same payloads). */
-export const RequestSchema = z.object({ id: z.number().int(), method: z.string(), params: z.unknown() });
-export type RpcResponse =
-  | { id: number; ok: true; result: unknown }
-  | { id: number; ok: false; error: { code: 'bad-request' | 'not-found' | 'failed'; message: string } };
-export type ServerMessage = ({ kind: 'response' } & RpcResponse) | { kind: 'events'; events: EngineEvent[] };
-
-/** What the renderer talks to, in any host. */
-export interface KliqApi {
-  call<K extends MethodName>(method: K, params: Params<K>): Promise<Result<K>>;
-  onEvents(listener: (events: EngineEvent[]) => void): () => void;
-  /** URL of a photo's pixels for <img>, EXIF orientation applied. */
-  photoUrl(observationId: string): string;
-}

@@ -1,0 +1,100 @@
+/**
+ * The composition root of the engine: one EngineHost per open database, whatever hosts it (the
+ * Electron shell, `kliq-audit serve`). It opens the database, builds the services on it and owns
+ * their life: open → start → close. A new long-lived service (the watcher, sync) is added here, once.
+ */
+import os from 'node:os';
+import { openDb, type Db } from './db';
+import { ReviewService } from './review';
+import { ImportManager } from './imports';
+import { loadManifest } from './models/manifest';
+import type { EngineService } from './service';
+import type { EngineEvent } from '../../shared/rpc';
+import type { ProviderChoice } from '../../shared/domain';
+
+export interface HostOptions {
+  /** Who makes the edits (corrections.who). */
+  user: string;
+  /** Labels the catalog picker offers besides the imported SKUs (default: the default model's). */
+  modelLabels?: string[];
+  /** Execution provider for imports started from the UI. */
+  provider?: ProviderChoice;
+}
+
+export class EngineHost {
+  readonly review: ReviewService;
+  readonly imports: ImportManager;
+  private readonly services: EngineService[];
+  private readonly listeners = new Set<(e: EngineEvent) => void>();
+  private readonly photoStmt;
+  private state: 'open' | 'started' | 'closed' = 'open';
+
+  /** Opens the database file (created and migrated when needed) and builds the host on it; close() closes it. */
+  static open(dbFile: string, opts: Partial<HostOptions> = {}): EngineHost {
+    const db = openDb(dbFile);
+    try {
+      const manifest = loadManifest();
+      const labels = opts.modelLabels ?? manifest.models.find((m) => m.name === manifest.default)?.labels ?? [];
+      return new EngineHost(
+        db,
+        { user: opts.user ?? os.userInfo().username, provider: opts.provider, modelLabels: labels },
+        { ownsDb: true },
+      );
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  constructor(
+    readonly db: Db,
+    opts: HostOptions,
+    private readonly own: { ownsDb?: boolean } = {},
+  ) {
+    const emit = (e: EngineEvent) => {
+      for (const l of this.listeners) l(e);
+    };
+    this.review = new ReviewService(db, {
+      user: opts.user,
+      modelLabels: opts.modelLabels,
+      onChanged: (ids) => emit({ type: 'changed', observationIds: ids }),
+    });
+    this.imports = new ImportManager(db, emit, { provider: opts.provider });
+    this.services = [this.imports];
+    this.photoStmt = db.prepare<[string], { source_path: string; mime_type: string | null }>(
+      'SELECT source_path, mime_type FROM observations WHERE id = ?',
+    );
+  }
+
+  /** Starts the long-lived services. */
+  start(): this {
+    if (this.state !== 'open') return this;
+    for (const s of this.services) s.start();
+    this.state = 'started';
+    return this;
+  }
+
+  /**
+   * Stops the services (work in flight gets `timeoutMs` to write what it finished), then closes the
+   * database if this host opened it. Safe to call twice.
+   */
+  async close(opts: { timeoutMs?: number } = {}): Promise<void> {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    const timeoutMs = opts.timeoutMs ?? 5000;
+    await Promise.all([...this.services].reverse().map((s) => s.stop(timeoutMs)));
+    this.listeners.clear();
+    if (this.own.ownsDb) this.db.close();
+  }
+
+  /** The file behind a photo id, for the hosts that serve pixels (serve's /photo, Electron's kliq-photo:). */
+  photoFile(observationId: string): { path: string; mimeType: string | null } | null {
+    const row = this.photoStmt.get(observationId);
+    return row ? { path: row.source_path, mimeType: row.mime_type } : null;
+  }
+
+  onEvent(listener: (e: EngineEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * The one RPC contract between the UI and the engine, whatever the host (Electron IPC, or the
+ * WebSocket of `kliq-audit serve`): method name → params schema → result schema, plus one
+ * discriminated-union event stream. Both sides validate with these zod schemas at the boundary.
+ * Like Actual Budget's single Handlers map: `call<K extends MethodName>(name, params)`.
+ * Methods are defined by feature (./review.ts, ./imports.ts) and merged here.
+ */
+import { z } from 'zod';
+import type { AuditEvent } from '../domain';
+import type { ErrorCode } from '../errors';
+import { importMethods, type ImportInfo } from './imports';
+import { reviewMethods } from './review';
+
+export * from './review';
+export * from './imports';
+
+/** The methods: params and result schemas. Queries read; commands write. */
+export const methods = { ...reviewMethods, ...importMethods } as const;
+
+export type Methods = typeof methods;
+export type MethodName = keyof Methods;
+/** What a caller passes (defaults may be left out). */
+export type Params<K extends MethodName> = z.input<Methods[K]['params']>;
+/** What a handler receives: the params after validation, defaults filled in. */
+export type ParsedParams<K extends MethodName> = z.output<Methods[K]['params']>;
+export type Result<K extends MethodName> = z.infer<Methods[K]['result']>;
+
+/** Server → UI events, batched by the host (at most every 150 ms). */
+export type EngineEvent =
+  | { type: 'import'; importId: string; event: AuditEvent }
+  | { type: 'import-state'; info: ImportInfo }
+  | { type: 'changed'; observationIds: string[] };
+
+/** Wire format of the WebSocket transport (Electron IPC carries the same payloads). */
+export const RequestSchema = z.object({ id: z.number().int(), method: z.string(), params: z.unknown() });
+export type RpcResponse =
+  { id: number; ok: true; result: unknown } | { id: number; ok: false; error: { code: ErrorCode; message: string } };
+export type ServerMessage = ({ kind: 'response' } & RpcResponse) | { kind: 'events'; events: EngineEvent[] };
+
+/** What the renderer talks to, in any host. */
+export interface KliqApi {
+  call<K extends MethodName>(method: K, params: Params<K>): Promise<Result<K>>;
+  onEvents(listener: (events: EngineEvent[]) => void): () => void;
+  /** URL of a photo's pixels for <img>, EXIF orientation applied. */
+  photoUrl(observationId: string): string;
+}
