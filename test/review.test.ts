@@ -36,11 +36,20 @@ const corrections = (obs: string) =>
   }[];
 
 describe('queues', () => {
-  it('lists every photo uncertain-first (lowest top confidence first), paged', () => {
+  it('lists every photo uncertain-first (most model boxes under 0.5, then the lowest model confidence), paged', () => {
     const all = host.review.queue({ filter: {}, sort: 'uncertain', offset: 0, limit: 100 });
     expect(all.total).toBe(12);
-    const tops = all.items.map((i) => i.topConfidence ?? 0);
-    expect(tops).toEqual([...tops].sort((a, b) => a - b));
+    // the README's rule, computed here from each photo's model boxes
+    const priority = (id: string) => {
+      const conf = host.review
+        .photo({ observationId: id })
+        .detections.filter((d) => d.source === 'model')
+        .map((d) => d.confidence);
+      return conf.length === 0 ? 1e6 : conf.filter((c) => c < 0.5).length + (1 - Math.min(...conf));
+    };
+    const keys = all.items.map((i) => priority(i.observationId));
+    expect(keys).toEqual([...keys].sort((a, b) => b - a));
+    expect(new Set(keys).size).toBeGreaterThan(3); // the order is not a tie
     const page = host.review.queue({ filter: {}, sort: 'uncertain', offset: 5, limit: 3 });
     expect(page.items.map((i) => i.observationId)).toEqual(all.items.slice(5, 8).map((i) => i.observationId));
     expect(all.items[0]).toMatchObject({ location: 'Store 7', visit: 'v-42', model: 'yolox-nano-coco', review: 'unreviewed' });
@@ -78,11 +87,11 @@ describe('edits: each is a correction row (before, after, who) and an outbox row
     const bike = before.detections.find((d) => d.objectName === 'bicycle')!;
     const moved = { ...bike.boundingBox, x: bike.boundingBox.x + 10 };
 
-    const upd = host.review.updateDetection({ detectionId: bike.id, objectName: 'motorcycle', boundingBox: moved });
+    const upd = host.review.updateDetection({ detectionId: bike.id, version: bike.version, objectName: 'motorcycle', boundingBox: moved });
     expect(upd).toMatchObject({ objectName: 'motorcycle', boundingBox: moved, corrected: true, source: 'model' });
-    host.review.deleteDetection({ detectionId: bike.id });
+    const del = host.review.deleteDetection({ detectionId: bike.id, version: upd.version });
     expect(host.review.photo({ observationId: obs }).detections.map((d) => d.id)).not.toContain(bike.id);
-    host.review.restoreDetection({ detectionId: bike.id });
+    host.review.restoreDetection({ detectionId: bike.id, version: del.version });
     const added = host.review.addDetection({ observationId: obs, objectName: 'bench', boundingBox: { x: 1, y: 2, width: 30, height: 40 } });
     expect(added).toMatchObject({ source: 'user', confidence: 1 });
     expect(() => host.review.setReview({ observationId: obs, review: 'flagged' })).toThrow(/needs a reason/);
@@ -102,7 +111,8 @@ describe('edits: each is a correction row (before, after, who) and an outbox row
 
     const after = host.review.photo({ observationId: obs });
     expect(after.item.detectionCount).toBe(before.detections.length + 1);
-    expect(after.item.topConfidence).toBe(1); // the user's box
+    // a drawn box is the auditor's, not the model's: top confidence stays the model's
+    expect(after.item.topConfidence).toBe(Math.max(...after.detections.filter((d) => d.source === 'model').map((d) => d.confidence)));
     expect(after.labelCounts.find((l) => l.name === 'motorcycle')).toEqual({ name: 'motorcycle', n: 1 });
     expect(after.summary.totalProducts).toBe(after.detections.length);
   });
@@ -111,10 +121,10 @@ describe('edits: each is a correction row (before, after, who) and an outbox row
     const obs = photoId('person.jpg');
     const d = host.review.photo({ observationId: obs }).detections[0];
     const n = corrections(obs).length;
-    expect(() => host.review.updateDetection({ detectionId: d.id, boundingBox: { x: 0, y: 0, width: 0, height: 5 } })).toThrow(
-      /positive width and height/,
-    );
-    expect(() => host.review.updateDetection({ detectionId: 99999999 })).toThrow(/no detection/);
+    expect(() =>
+      host.review.updateDetection({ detectionId: d.id, version: d.version, boundingBox: { x: 0, y: 0, width: 0, height: 5 } }),
+    ).toThrow(/positive width and height/);
+    expect(() => host.review.updateDetection({ detectionId: 99999999, version: 1 })).toThrow(/no detection/);
     expect(corrections(obs)).toHaveLength(n);
   });
 

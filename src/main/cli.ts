@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { runAudit, AUDIT_DEFAULTS, type TilesOption } from './engine/audit';
-import { openDb } from './engine/db';
+import { dbEnvironmentError, openDb } from './engine/db';
 import { AuditStore } from './engine/db/store';
 import { defaultDbPath } from './engine/paths';
 import { ensureModelFile, loadManifest } from './engine/models/manifest';
@@ -338,6 +338,12 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (e instanceof ConfigError || e instanceof PathNotFoundError) {
       err(`kliq-audit: ${(e as Error).message}`);
+      return EXIT.usage;
+    }
+    // the machine, not a bug: full disk, read-only or damaged database, a lock held too long
+    const env = dbEnvironmentError(e);
+    if (env) {
+      err(`kliq-audit: ${env.message}`);
       return EXIT.usage;
     }
     err(`kliq-audit: unexpected error: ${(e as Error).stack ?? String(e)}`);

@@ -10,6 +10,7 @@ export const ERROR_CODES = {
   'path-not-found': 'a file or folder to import does not exist on the machine running the engine',
   photo: 'one photo cannot be audited (unreadable, corrupt, too large)',
   'db-write': 'the database refused a write (disk full, read-only, locked)',
+  conflict: 'the photo changed since it was shown (another tab, another auditor, a re-audit): reload it',
   failed: 'an unexpected failure in the engine (a bug: the message has the details)',
   // raised by clients, never sent by the engine
   disconnected: 'the connection to the engine was lost before it answered',

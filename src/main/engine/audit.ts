@@ -272,7 +272,14 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport & { timi
         return { photo: { ...base, observationId: obs.id, status: 'failed', error }, duplicate: false };
       }
       time('readHash', performance.now() - t0);
-      const obs = store.importObservation({ sha256: photo.sha256, sourcePath: file, bytes: photo.bytes, locationId, metadata });
+      const obs = store.importObservation({
+        sha256: photo.sha256,
+        sourcePath: file,
+        bytes: photo.bytes,
+        mtimeMs: photo.mtimeMs,
+        locationId,
+        metadata,
+      });
       const first = seen.get(photo.sha256);
       if (first) return { photo: { ...(await first), path: file, cached: true }, duplicate: true };
       const result = (async (): Promise<AuditPhoto> => {

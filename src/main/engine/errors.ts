@@ -33,6 +33,12 @@ export class InvalidRequestError extends EngineError {
   readonly code = 'bad-request';
 }
 
+/** The edit was made on a state that is no longer current (another tab or a re-audit changed it): reload and redo. */
+export class ConflictError extends EngineError {
+  override name = 'ConflictError';
+  readonly code = 'conflict';
+}
+
 /** A per-photo problem: that photo fails with this message, the batch goes on. */
 export class PhotoError extends EngineError {
   override name = 'PhotoError';

@@ -61,9 +61,10 @@ export class EngineHost {
     });
     this.imports = new ImportManager(db, emit, { provider: opts.provider });
     this.services = [this.imports];
-    this.photoStmt = db.prepare<[string], { source_path: string; mime_type: string | null }>(
-      'SELECT source_path, mime_type FROM observations WHERE id = ?',
-    );
+    this.photoStmt = db.prepare<
+      [string],
+      { source_path: string; mime_type: string | null; bytes: number | null; file_mtime_ms: number | null }
+    >('SELECT source_path, mime_type, bytes, file_mtime_ms FROM observations WHERE id = ?');
   }
 
   /** Starts the long-lived services. */
@@ -87,10 +88,13 @@ export class EngineHost {
     if (this.own.ownsDb) this.db.close();
   }
 
-  /** The file behind a photo id, for the hosts that serve pixels (serve's /photo, Electron's kliq-photo:). */
-  photoFile(observationId: string): { path: string; mimeType: string | null } | null {
+  /**
+   * The file behind a photo id, for the hosts that serve pixels (serve's /photo, Electron's kliq-photo:),
+   * with the size and mtime it had when it was audited: a host serves the file only while they still match.
+   */
+  photoFile(observationId: string): { path: string; mimeType: string | null; bytes: number | null; mtimeMs: number | null } | null {
     const row = this.photoStmt.get(observationId);
-    return row ? { path: row.source_path, mimeType: row.mime_type } : null;
+    return row ? { path: row.source_path, mimeType: row.mime_type, bytes: row.bytes, mtimeMs: row.file_mtime_ms } : null;
   }
 
   onEvent(listener: (e: EngineEvent) => void): () => void {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { AuditStore } from './db/store';
 import { PathNotFoundError } from './errors';
 import { runAudit, type TilesOption } from './audit';
-import type { Db } from './db';
+import { immediate, type Db } from './db';
 import type { AuditEvent } from '../../shared/domain';
 import type { EngineEvent, ImportInfo } from '../../shared/rpc';
 import type { EngineService } from './service';
@@ -97,9 +97,9 @@ export class ImportManager implements EngineService {
       `INSERT INTO import_folders (path, location_id, added_at, last_import_at) VALUES (?, ?, ?, ?)
        ON CONFLICT(path) DO UPDATE SET last_import_at = excluded.last_import_at, location_id = coalesce(excluded.location_id, location_id)`,
     );
-    this.db.transaction(() => {
+    immediate(this.db, () => {
       for (const p of paths) upsert.run(path.resolve(p), locationId, t, t);
-    })();
+    });
   }
 
   folders(): { path: string; location: string | null; addedAt: string; lastImportAt: string }[] {

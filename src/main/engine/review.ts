@@ -5,10 +5,10 @@
  */
 import crypto from 'node:crypto';
 import path from 'node:path';
-import type { Db } from './db';
-import { InvalidRequestError, NotFoundError } from './errors';
+import { immediate, type Db } from './db';
+import { ConflictError, InvalidRequestError, NotFoundError } from './errors';
 import { Outbox } from './db/outbox';
-import { QUEUE_ORDER, queueWhere } from './db/queries';
+import { QUEUE_ORDER, queueKeysSql, queueWhere } from './db/queries';
 import { summarize } from '../../shared/summary';
 import type { Params, QueueFilter, QueueItem, QueueSort, Result, ReviewDetection } from '../../shared/rpc';
 import type { ObservationStatus } from '../../shared/domain';
@@ -43,6 +43,7 @@ interface DetRow {
   source: 'model' | 'user';
   deleted: number;
   corrected: number;
+  version: number;
 }
 
 const QUEUE_COLUMNS = `o.id, o.source_path, o.status, o.review_status, o.flag_reason, l.name AS location, o.visit_id, o.model,
@@ -75,6 +76,7 @@ function toDetection(d: DetRow): ReviewDetection {
     boundingBox: { x: d.x, y: d.y, width: d.width, height: d.height },
     source: d.source,
     corrected: d.corrected === 1,
+    version: d.version,
   };
 }
 
@@ -108,21 +110,26 @@ export class ReviewService {
          WHERE d.deleted = 0 ORDER BY d.confidence DESC, d.id`,
       ),
       detection: db.prepare<[number], DetRow>('SELECT * FROM detections WHERE id = ?'),
+      // corrected: exactly when the box differs from what the model gave (a drawn box always)
       updateDetection: db.prepare(
         `UPDATE detections SET object_name = @objectName, x = @x, y = @y, width = @width, height = @height,
-         corrected = 1, updated_at = @now WHERE id = @id`,
+         corrected = (source = 'user' OR @objectName IS NOT model_object_name OR @x IS NOT model_x OR @y IS NOT model_y
+           OR @width IS NOT model_width OR @height IS NOT model_height),
+         version = version + 1, updated_at = @now WHERE id = @id`,
       ),
-      setDeleted: db.prepare('UPDATE detections SET deleted = ?, updated_at = ? WHERE id = ?'),
+      setDeleted: db.prepare('UPDATE detections SET deleted = ?, version = version + 1, updated_at = ? WHERE id = ?'),
       insertDetection: db.prepare(
         `INSERT INTO detections (cv_job_id, observation_id, object_name, confidence, x, y, width, height, source, corrected, updated_at)
          VALUES (@jobId, @observationId, @objectName, 1, @x, @y, @width, @height, 'user', 1, @now)`,
       ),
-      currentJob: db.prepare<[string], { current_job_id: string | null }>('SELECT current_job_id FROM observations WHERE id = ?'),
+      currentJob: db.prepare<[string], { current_job_id: string | null; status: ObservationStatus }>(
+        'SELECT current_job_id, status FROM observations WHERE id = ?',
+      ),
+      byClientEdit: db.prepare<[string], { observation_id: string; detection_id: number | null }>(
+        'SELECT observation_id, detection_id FROM corrections WHERE client_edit_id = ?',
+      ),
       refreshCounts: db.prepare(
-        `UPDATE observations SET
-           detection_count = (SELECT count(*) FROM detections WHERE cv_job_id = observations.current_job_id AND deleted = 0),
-           top_confidence = (SELECT max(confidence) FROM detections WHERE cv_job_id = observations.current_job_id AND deleted = 0),
-           updated_at = @now
+        `UPDATE observations SET ${queueKeysSql('observations.current_job_id')}, updated_at = @now
          WHERE id = @id`,
       ),
       setReview: db.prepare(
@@ -130,7 +137,8 @@ export class ReviewService {
          updated_at = @now WHERE id = @id`,
       ),
       correction: db.prepare(
-        `INSERT INTO corrections (observation_id, detection_id, action, before, after, who, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO corrections (observation_id, detection_id, action, before, after, who, created_at, client_edit_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       labelUses: db.prepare<[], { name: string; n: number }>(
         `SELECT d.object_name AS name, count(*) AS n FROM detections d JOIN observations o ON d.cv_job_id = o.current_job_id
@@ -277,33 +285,56 @@ export class ReviewService {
   /** Imports SKUs into the catalog (name, optional sku). */
   addCatalogItems(items: { sku?: string | null; name: string }[]): number {
     const t = now();
-    this.db.transaction(() => {
+    immediate(this.db, () => {
       for (const i of items) this.s.insertCatalog.run(`cat_${crypto.randomUUID().replace(/-/g, '')}`, i.sku ?? null, i.name, t);
-    })();
+    });
     return items.length;
   }
 
-  /** One edit: apply, record the correction and its outbox row, refresh the queue keys; one transaction. */
-  private edit<T>(observationId: string, detectionId: number | null, action: string, before: unknown, after: unknown, apply: () => T): T {
-    const result = this.db.transaction(() => {
+  /**
+   * One edit, in one immediate transaction (reads and writes under the write lock, so another
+   * connection's commit in between cannot make it fail or act on stale rows): check, apply, record the
+   * correction and its outbox row, refresh the queue keys. An edit whose `clientEditId` was already
+   * applied (a retry after a lost answer) is not applied again: `replay` answers with the current state.
+   */
+  private edit<T>(
+    clientEditId: string | undefined,
+    replay: (done: { observation_id: string; detection_id: number | null }) => T,
+    run: () => { observationId: string; detectionId: number | null; action: string; before: unknown; after: unknown; value: T },
+  ): T {
+    let changed: string | null = null;
+    const result = immediate(this.db, (): T => {
+      const done = clientEditId ? this.s.byClientEdit.get(clientEditId) : undefined;
+      if (done) return replay(done);
       const t = now();
-      const value = apply();
-      const det = detectionId ?? (value as { id?: number })?.id ?? null;
+      const e = run();
+      const json = (v: unknown) => (v === null ? null : JSON.stringify(v));
+      const det = e.detectionId;
       const info = this.s.correction.run(
-        observationId,
+        e.observationId,
         det,
-        action,
-        before === null ? null : JSON.stringify(before),
-        after === null ? null : JSON.stringify(after),
+        e.action,
+        json(e.before),
+        json(e.after),
         this.opts.user,
         t,
+        clientEditId ?? null,
       );
-      const payload = { observationId, detectionId: det, action, before, after, who: this.opts.user, at: t };
+      const payload = {
+        observationId: e.observationId,
+        detectionId: det,
+        action: e.action,
+        before: e.before,
+        after: e.after,
+        who: this.opts.user,
+        at: t,
+      };
       this.outbox.enqueue('correction', String(info.lastInsertRowid), payload);
-      this.s.refreshCounts.run({ id: observationId, now: t });
-      return value;
-    })();
-    this.opts.onChanged?.([observationId]);
+      this.s.refreshCounts.run({ id: e.observationId, now: t });
+      changed = e.observationId;
+      return e.value;
+    });
+    if (changed) this.opts.onChanged?.([changed]);
     return result;
   }
 
@@ -313,27 +344,43 @@ export class ReviewService {
     return d;
   }
 
+  /** The detection, checked: on the photo's current result, and at the version the edit was made on. */
+  private editable(id: number, version: number): DetRow {
+    const d = this.det(id);
+    const job = this.s.currentJob.get(d.observation_id);
+    if (job?.current_job_id !== d.cv_job_id) {
+      throw new ConflictError('this photo was audited again since it was shown, and its boxes were replaced: it has been reloaded');
+    }
+    if (d.version !== version) {
+      throw new ConflictError('this box was changed elsewhere (another tab or auditor) since it was shown: it has been reloaded');
+    }
+    return d;
+  }
+
+  private replayDetection = (done: { detection_id: number | null }) => toDetection(this.det(done.detection_id!));
+
   updateDetection(p: Params<'updateDetection'>): Result<'updateDetection'> {
-    const d = this.det(p.detectionId);
-    if (d.deleted) throw new InvalidRequestError(`detection ${d.id} is deleted: restore it first`);
-    const before = { objectName: d.object_name, boundingBox: { x: d.x, y: d.y, width: d.width, height: d.height } };
-    const after = { objectName: p.objectName ?? d.object_name, boundingBox: p.boundingBox ?? before.boundingBox };
-    const b = after.boundingBox;
-    if (b.width <= 0 || b.height <= 0) throw new InvalidRequestError('a box needs a positive width and height');
-    return this.edit(d.observation_id, d.id, 'update', before, after, () => {
-      this.s.updateDetection.run({ id: d.id, objectName: after.objectName, ...b, now: now() });
-      return toDetection(this.det(d.id));
+    if (p.boundingBox && (p.boundingBox.width <= 0 || p.boundingBox.height <= 0)) {
+      throw new InvalidRequestError('a box needs a positive width and height');
+    }
+    return this.edit(p.clientEditId, this.replayDetection, () => {
+      const d = this.editable(p.detectionId, p.version);
+      if (d.deleted) throw new InvalidRequestError(`detection ${d.id} is deleted: restore it first`);
+      const before = { objectName: d.object_name, boundingBox: { x: d.x, y: d.y, width: d.width, height: d.height } };
+      const after = { objectName: p.objectName ?? d.object_name, boundingBox: p.boundingBox ?? before.boundingBox };
+      this.s.updateDetection.run({ id: d.id, objectName: after.objectName, ...after.boundingBox, now: now() });
+      return { observationId: d.observation_id, detectionId: d.id, action: 'update', before, after, value: toDetection(this.det(d.id)) };
     });
   }
 
   addDetection(p: Params<'addDetection'>): Result<'addDetection'> {
-    const job = this.s.currentJob.get(p.observationId);
-    if (!job) throw new NotFoundError(`no photo ${p.observationId}`);
-    if (!job.current_job_id) throw new InvalidRequestError('this photo has no completed detection run to add boxes to');
     const b = p.boundingBox;
     if (b.width <= 0 || b.height <= 0) throw new InvalidRequestError('a box needs a positive width and height');
-    const after = { objectName: p.objectName, boundingBox: b };
-    return this.edit(p.observationId, null, 'add', null, after, () => {
+    return this.edit(p.clientEditId, this.replayDetection, () => {
+      const job = this.s.currentJob.get(p.observationId);
+      if (!job) throw new NotFoundError(`no photo ${p.observationId}`);
+      if (!job.current_job_id) throw new InvalidRequestError('this photo has no completed detection run to add boxes to');
+      const after = { objectName: p.objectName, boundingBox: b };
       const info = this.s.insertDetection.run({
         jobId: job.current_job_id,
         observationId: p.observationId,
@@ -341,47 +388,76 @@ export class ReviewService {
         ...b,
         now: now(),
       });
-      return toDetection(this.det(Number(info.lastInsertRowid)));
+      const id = Number(info.lastInsertRowid);
+      return { observationId: p.observationId, detectionId: id, action: 'add', before: null, after, value: toDetection(this.det(id)) };
     });
   }
 
-  deleteDetection(p: { detectionId: number }): { ok: true } {
-    const d = this.det(p.detectionId);
-    if (d.deleted) return { ok: true };
-    const before = { objectName: d.object_name, boundingBox: { x: d.x, y: d.y, width: d.width, height: d.height } };
-    return this.edit(d.observation_id, d.id, 'delete', before, null, () => {
+  deleteDetection(p: Params<'deleteDetection'>): Result<'deleteDetection'> {
+    return this.edit(p.clientEditId, this.replayDetection, () => {
+      const d = this.editable(p.detectionId, p.version);
+      if (d.deleted) throw new InvalidRequestError(`detection ${d.id} is already deleted`);
+      const before = { objectName: d.object_name, boundingBox: { x: d.x, y: d.y, width: d.width, height: d.height } };
       this.s.setDeleted.run(1, now(), d.id);
-      return { ok: true as const };
+      return {
+        observationId: d.observation_id,
+        detectionId: d.id,
+        action: 'delete',
+        before,
+        after: null,
+        value: toDetection(this.det(d.id)),
+      };
     });
   }
 
-  restoreDetection(p: { detectionId: number }): Result<'restoreDetection'> {
-    const d = this.det(p.detectionId);
-    const after = { objectName: d.object_name, boundingBox: { x: d.x, y: d.y, width: d.width, height: d.height } };
-    if (!d.deleted) return toDetection(d);
-    return this.edit(d.observation_id, d.id, 'restore', null, after, () => {
+  restoreDetection(p: Params<'restoreDetection'>): Result<'restoreDetection'> {
+    return this.edit(p.clientEditId, this.replayDetection, () => {
+      const d = this.editable(p.detectionId, p.version);
+      if (!d.deleted) throw new InvalidRequestError(`detection ${d.id} is not deleted`);
+      const after = { objectName: d.object_name, boundingBox: { x: d.x, y: d.y, width: d.width, height: d.height } };
       this.s.setDeleted.run(0, now(), d.id);
-      return toDetection(this.det(d.id));
+      return {
+        observationId: d.observation_id,
+        detectionId: d.id,
+        action: 'restore',
+        before: null,
+        after,
+        value: toDetection(this.det(d.id)),
+      };
     });
   }
 
   setReview(p: Params<'setReview'>): Result<'setReview'> {
-    const row = this.s.item.get(p.observationId);
-    if (!row) throw new NotFoundError(`no photo ${p.observationId}`);
     if (p.review === 'flagged' && !p.reason?.trim()) throw new InvalidRequestError('flagging a photo needs a reason');
-    const before = { review: row.review_status, reason: row.flag_reason };
-    const after = { review: p.review, reason: p.review === 'flagged' ? p.reason!.trim() : null };
-    return this.edit(p.observationId, null, 'review', before, after, () => {
+    const replay = (done: { observation_id: string }) => toItem(this.s.item.get(done.observation_id)!);
+    return this.edit(p.clientEditId, replay, () => {
+      const row = this.s.item.get(p.observationId);
+      if (!row) throw new NotFoundError(`no photo ${p.observationId}`);
+      if (p.review === 'reviewed' && row.status !== 'completed') {
+        throw new InvalidRequestError(
+          `this photo cannot be accepted: it was not audited (${row.error ?? row.status}). Flag it as unusable with a reason instead.`,
+        );
+      }
+      const before = { review: row.review_status, reason: row.flag_reason };
+      const after = { review: p.review, reason: p.review === 'flagged' ? p.reason!.trim() : null };
       const t = now();
+      const done = p.review === 'unreviewed';
       this.s.setReview.run({
         id: p.observationId,
         review: after.review,
         reason: after.reason,
-        at: p.review === 'unreviewed' ? null : t,
-        who: p.review === 'unreviewed' ? null : this.opts.user,
+        at: done ? null : t,
+        who: done ? null : this.opts.user,
         now: t,
       });
-      return toItem(this.s.item.get(p.observationId)!);
+      return {
+        observationId: p.observationId,
+        detectionId: null,
+        action: 'review',
+        before,
+        after,
+        value: toItem(this.s.item.get(p.observationId)!),
+      };
     });
   }
 }

@@ -1,5 +1,6 @@
 /** The imports feature of the contract: imports started from the UI, their progress, the import folders. */
 import { z } from 'zod';
+import { IdSchema, LIMITS, NameSchema, PathSchema } from '../limits';
 import { Counted, ok } from './common';
 
 export const ImportInfoSchema = z.object({
@@ -19,14 +20,14 @@ export type ImportInfo = z.infer<typeof ImportInfoSchema>;
 export const importMethods = {
   startImport: {
     params: z.object({
-      paths: z.array(z.string().min(1)).min(1),
-      location: z.string().optional(),
-      model: z.string().optional(),
+      paths: z.array(PathSchema).min(1).max(1000),
+      location: NameSchema.optional(),
+      model: z.string().max(LIMITS.path).optional(),
       tiles: z.union([z.enum(['off', 'auto']), z.number().int().min(2).max(8)]).optional(),
     }),
     result: z.object({ importId: z.string() }),
   },
-  cancelImport: { params: z.object({ importId: z.string() }), result: ok },
+  cancelImport: { params: z.object({ importId: IdSchema }), result: ok },
   imports: { params: z.object({}), result: z.array(ImportInfoSchema) },
   /** Folders and files imported before (kept in the database), most recent first. */
   importFolders: {

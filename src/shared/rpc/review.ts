@@ -4,7 +4,8 @@
  */
 import { z } from 'zod';
 import { BoundingBoxSchema, CvSummarySchema, OBSERVATION_STATUSES } from '../domain';
-import { Counted, ok } from './common';
+import { IdSchema, LabelSchema, NameSchema, QuerySchema, ReasonSchema } from '../limits';
+import { Counted } from './common';
 
 export const REVIEW_STATUSES = ['unreviewed', 'reviewed', 'flagged'] as const;
 export type ReviewStatus = (typeof REVIEW_STATUSES)[number];
@@ -15,11 +16,14 @@ export type QueueSort = (typeof QUEUE_SORTS)[number];
 export const QueueFilterSchema = z.object({
   status: z.enum(OBSERVATION_STATUSES).optional(),
   review: z.enum(REVIEW_STATUSES).optional(),
-  location: z.string().optional(),
-  visit: z.string().optional(),
-  model: z.string().optional(),
-  label: z.string().optional(),
-  /** Confidence band on each photo's top (highest) detection confidence; photos without detections count as 0. */
+  location: NameSchema.optional(),
+  visit: NameSchema.optional(),
+  model: NameSchema.optional(),
+  label: NameSchema.optional(),
+  /**
+   * Confidence band: photos with a model box (of `label`, when given) whose confidence is within it.
+   * Drawn boxes are the auditor's and never count.
+   */
   confMin: z.number().min(0).max(1).optional(),
   confMax: z.number().min(0).max(1).optional(),
 });
@@ -50,7 +54,10 @@ export const ReviewDetectionSchema = z.object({
   boundingBox: BoundingBoxSchema,
   /** 'model' as detected (possibly corrected since), 'user' drawn by the auditor. */
   source: z.enum(['model', 'user']),
+  /** True exactly when the box differs from what the model gave (a drawn box always). */
   corrected: z.boolean(),
+  /** Bumped by every edit; an edit names the version it was made on, and a stale one is refused ('conflict'). */
+  version: z.number().int(),
 });
 export type ReviewDetection = z.infer<typeof ReviewDetectionSchema>;
 
@@ -99,7 +106,7 @@ export const reviewMethods = {
     }),
   },
   photo: {
-    params: z.object({ observationId: z.string() }),
+    params: z.object({ observationId: IdSchema }),
     result: PhotoDetailSchema,
   },
   batchSummary: {
@@ -107,25 +114,46 @@ export const reviewMethods = {
     result: z.object({ photos: z.number().int(), summary: CvSummarySchema, labelCounts: Counted }),
   },
   catalog: {
-    params: z.object({ query: z.string().default(''), limit: z.number().int().min(1).max(1000).default(200) }),
+    params: z.object({ query: QuerySchema.default(''), limit: z.number().int().min(1).max(1000).default(200) }),
     result: z.array(CatalogEntrySchema),
   },
+  // Edits. `version` is the detection's version the edit was made on (a mismatch is a 'conflict');
+  // `clientEditId`, made by the client once per edit, makes a retry (answer lost, reconnect) apply once.
   updateDetection: {
     params: z.object({
       detectionId: z.number().int(),
-      objectName: z.string().min(1).optional(),
+      version: z.number().int(),
+      objectName: LabelSchema.optional(),
       boundingBox: BoundingBoxSchema.optional(),
+      clientEditId: IdSchema.optional(),
     }),
     result: ReviewDetectionSchema,
   },
   addDetection: {
-    params: z.object({ observationId: z.string(), objectName: z.string().min(1), boundingBox: BoundingBoxSchema }),
+    params: z.object({
+      observationId: IdSchema,
+      objectName: LabelSchema,
+      boundingBox: BoundingBoxSchema,
+      clientEditId: IdSchema.optional(),
+    }),
     result: ReviewDetectionSchema,
   },
-  deleteDetection: { params: z.object({ detectionId: z.number().int() }), result: ok },
-  restoreDetection: { params: z.object({ detectionId: z.number().int() }), result: ReviewDetectionSchema },
+  /** Returns the deleted box (with its new version, for undo). */
+  deleteDetection: {
+    params: z.object({ detectionId: z.number().int(), version: z.number().int(), clientEditId: IdSchema.optional() }),
+    result: ReviewDetectionSchema,
+  },
+  restoreDetection: {
+    params: z.object({ detectionId: z.number().int(), version: z.number().int(), clientEditId: IdSchema.optional() }),
+    result: ReviewDetectionSchema,
+  },
   setReview: {
-    params: z.object({ observationId: z.string(), review: z.enum(REVIEW_STATUSES), reason: z.string().max(500).optional() }),
+    params: z.object({
+      observationId: IdSchema,
+      review: z.enum(REVIEW_STATUSES),
+      reason: ReasonSchema.optional(),
+      clientEditId: IdSchema.optional(),
+    }),
     result: QueueItemSchema,
   },
 } as const;

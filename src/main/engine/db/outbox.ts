@@ -8,7 +8,7 @@
  * at once, and an item whose drainer died is taken again when its lease runs out.
  */
 import crypto from 'node:crypto';
-import type { Db } from './index';
+import { immediate, type Db } from './index';
 
 export type OutboxKind = 'correction';
 
@@ -71,21 +71,19 @@ export class Outbox {
   claim(limit: number, opts: { now?: number; leaseMs?: number } = {}): OutboxItem[] {
     const now = opts.now ?? Date.now();
     const until = iso(now + (opts.leaseMs ?? 60_000));
-    return this.db
-      .transaction(() => {
-        const rows = this.s.due.all(iso(now), limit);
-        for (const r of rows) this.s.lease.run(until, r.id);
-        return rows.map((r) => ({
-          id: r.id,
-          kind: r.kind,
-          ref: r.ref,
-          payload: JSON.parse(r.payload) as unknown,
-          idempotencyKey: r.idempotency_key,
-          attempts: r.attempts + 1,
-          createdAt: r.created_at,
-        }));
-      })
-      .immediate();
+    return immediate(this.db, () => {
+      const rows = this.s.due.all(iso(now), limit);
+      for (const r of rows) this.s.lease.run(until, r.id);
+      return rows.map((r) => ({
+        id: r.id,
+        kind: r.kind,
+        ref: r.ref,
+        payload: JSON.parse(r.payload) as unknown,
+        idempotencyKey: r.idempotency_key,
+        attempts: r.attempts + 1,
+        createdAt: r.created_at,
+      }));
+    });
   }
 
   /** The item reached the server. */

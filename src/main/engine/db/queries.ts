@@ -5,8 +5,8 @@
 import type { QueueFilter, QueueSort } from '../../../shared/rpc';
 
 export const QUEUE_ORDER: Record<QueueSort, string> = {
-  uncertain: 'coalesce(o.top_confidence, 0) ASC, o.id',
-  confident: 'coalesce(o.top_confidence, 0) DESC, o.id',
+  uncertain: 'o.review_priority DESC, o.id',
+  confident: 'o.review_priority ASC, o.id',
   newest: 'o.created_at DESC, o.id DESC',
   path: 'o.source_path, o.id',
 };
@@ -39,13 +39,41 @@ export function queueWhere(f: QueueFilter): { sql: string; params: Record<string
     parts.push('o.current_job_id IN (SELECT d.cv_job_id FROM detections d WHERE d.object_name = @label AND d.deleted = 0)');
     params.label = f.label;
   }
-  if (f.confMin !== undefined) {
-    parts.push('coalesce(o.top_confidence, 0) >= @confMin');
-    params.confMin = f.confMin;
-  }
-  if (f.confMax !== undefined) {
-    parts.push('coalesce(o.top_confidence, 0) <= @confMax');
-    params.confMax = f.confMax;
+  // the confidence band applies to the model's boxes (of the label, when one is filtered): "bottle under
+  // 0.3" is a photo with a bottle under 0.3, whatever else it has; a drawn box is not model confidence
+  if (f.confMin !== undefined || f.confMax !== undefined) {
+    const band = [`d.cv_job_id = o.current_job_id`, `d.deleted = 0`, `d.source = 'model'`];
+    if (f.label) band.push('d.object_name = @label');
+    if (f.confMin !== undefined) {
+      band.push('d.confidence >= @confMin');
+      params.confMin = f.confMin;
+    }
+    if (f.confMax !== undefined) {
+      band.push('d.confidence <= @confMax');
+      params.confMax = f.confMax;
+    }
+    parts.push(`EXISTS (SELECT 1 FROM detections d WHERE ${band.join(' AND ')})`);
   }
   return { sql: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params };
+}
+
+/** Model confidence below this is "uncertain" (the band the review queue brings forward). */
+export const UNCERTAIN_BELOW = 0.5;
+
+/**
+ * The queue keys of a photo, from the model's boxes of its current job (`job`: an SQL expression for
+ * the job id), kept up to date on every result and edit:
+ * - detection_count: current boxes (model and drawn, not deleted);
+ * - top_confidence: the highest model confidence (a drawn box is the auditor's, not the model's);
+ * - review_priority, the uncertain-first key (higher first): the number of model boxes below
+ *   UNCERTAIN_BELOW, plus (1 − the lowest model confidence) to order photos with as many; a photo
+ *   without any model box (nothing found, failed, not audited yet) comes first (1 000 000).
+ *   So a shelf with 68 boxes, most of them weak, comes before a street scene with one sure car.
+ */
+export function queueKeysSql(job: string): string {
+  const model = `FROM detections WHERE cv_job_id = ${job} AND deleted = 0 AND source = 'model'`;
+  return `detection_count = (SELECT count(*) FROM detections WHERE cv_job_id = ${job} AND deleted = 0),
+    top_confidence = (SELECT max(confidence) ${model}),
+    review_priority = (SELECT CASE WHEN count(*) = 0 THEN 1000000.0
+      ELSE sum(confidence < ${UNCERTAIN_BELOW}) + (1 - min(confidence)) END ${model})`;
 }

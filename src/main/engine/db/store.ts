@@ -1,14 +1,18 @@
 import crypto from 'node:crypto';
-import type { Db } from './index';
+import { immediate, type Db } from './index';
+import { queueKeysSql } from './queries';
 import type { CvSummary, Detection, ObservationStatus, ProviderName, Stats } from '../../../shared/domain';
 
 const now = () => new Date().toISOString();
+const box = (b: { x: number; y: number; width: number; height: number }) => ({ x: b.x, y: b.y, w: b.width, h: b.height });
 export const newId = (prefix: 'obs' | 'job' | 'loc') => `${prefix}_${crypto.randomUUID().replace(/-/g, '')}`;
 
 export interface ObservationInput {
   sha256: string | null;
   sourcePath: string;
   bytes: number | null;
+  /** The file's mtime when read: with bytes, what /photo checks before serving the file as this photo. */
+  mtimeMs?: number | null;
   locationId: string | null;
   metadata: Record<string, unknown>;
 }
@@ -37,6 +41,10 @@ export interface CompletedJob {
 }
 
 /**
+ * Every transaction here is IMMEDIATE: it takes the write lock before its first read, so another
+ * connection's commit (the app, serve, a second audit) between a read and a write can never make it
+ * fail with SQLITE_BUSY_SNAPSHOT; waiting for the lock is bounded by busy_timeout (db/index.ts).
+ *
  * All SQL of the audit engine, prepared once per connection. Multi-row changes run in one transaction:
  * a photo's detections, its job and its observation status land together or not at all.
  */
@@ -53,11 +61,12 @@ export class AuditStore {
          WHERE s.path = ? AND o.sha256 IS NULL`,
       ),
       insertObs: db.prepare(
-        `INSERT INTO observations (id, location_id, sha256, source_path, bytes, metadata, status, created_at, updated_at)
-         VALUES (@id, @locationId, @sha256, @sourcePath, @bytes, @metadata, 'pending', @now, @now)`,
+        `INSERT INTO observations (id, location_id, sha256, source_path, bytes, file_mtime_ms, metadata, status, created_at, updated_at)
+         VALUES (@id, @locationId, @sha256, @sourcePath, @bytes, @mtimeMs, @metadata, 'pending', @now, @now)`,
       ),
       updateObsImport: db.prepare(
         `UPDATE observations SET source_path = @sourcePath, location_id = coalesce(@locationId, location_id),
+         bytes = coalesce(@bytes, bytes), file_mtime_ms = coalesce(@mtimeMs, file_mtime_ms),
          metadata = json_patch(metadata, @metadata), updated_at = @now WHERE id = @id`,
       ),
       dropPlaceholder: db.prepare(
@@ -78,8 +87,7 @@ export class AuditStore {
       // an auditor's work is never replaced by model output (the new job is kept all the same).
       setCurrentJob: db.prepare(
         `UPDATE observations SET current_job_id = @jobId, model = (SELECT model FROM cv_jobs WHERE id = @jobId),
-         detection_count = (SELECT count(*) FROM detections WHERE cv_job_id = @jobId AND deleted = 0),
-         top_confidence = (SELECT max(confidence) FROM detections WHERE cv_job_id = @jobId AND deleted = 0)
+         ${queueKeysSql('@jobId')}
          WHERE id = @observationId AND review_status = 'unreviewed'
            AND NOT EXISTS (SELECT 1 FROM corrections c WHERE c.observation_id = @observationId)`,
       ),
@@ -102,8 +110,9 @@ export class AuditStore {
       ),
       finishJob: db.prepare('UPDATE cv_jobs SET status = ?, error = ?, summary = ?, completed_at = ? WHERE id = ?'),
       insertDetection: db.prepare(
-        `INSERT INTO detections (cv_job_id, observation_id, object_name, confidence, x, y, width, height, attributes)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO detections (cv_job_id, observation_id, object_name, confidence, x, y, width, height, attributes,
+           model_object_name, model_x, model_y, model_width, model_height)
+         VALUES (@job, @obs, @name, @conf, @x, @y, @w, @h, @attributes, @name, @x, @y, @w, @h)`,
       ),
       abandonJobs: db.prepare(
         `UPDATE cv_jobs SET status = 'failed', error = 'interrupted before completion (the run was stopped)', completed_at = ?
@@ -122,32 +131,42 @@ export class AuditStore {
    * Call once at the start of a run, before any new job is created.
    */
   recoverInterrupted(): { jobs: number; observations: number } {
-    return this.db.transaction(() => {
+    return immediate(this.db, () => {
       const t = now();
       const jobs = this.s.abandonJobs.run(t).changes;
       const observations = this.s.abandonObs.run(t).changes;
       return { jobs, observations };
-    })();
+    });
   }
 
   locationId(name: string): string {
-    const row = this.s.locationByName.get(name);
-    if (row) return row.id;
-    const id = newId('loc');
-    const t = now();
-    this.s.insertLocation.run(id, name, t, t);
-    return id;
+    return immediate(this.db, () => {
+      const row = this.s.locationByName.get(name);
+      if (row) return row.id;
+      const id = newId('loc');
+      const t = now();
+      this.s.insertLocation.run(id, name, t, t);
+      return id;
+    });
   }
 
   /** One observation per content hash (or per path when the file could not be hashed). */
   importObservation(input: ObservationInput): ObservationRow {
-    return this.db.transaction(() => {
+    return immediate(this.db, () => {
       const t = now();
       const existing = input.sha256 ? this.s.obsBySha.get(input.sha256) : this.s.obsByPathNoSha.get(input.sourcePath);
       const metadata = JSON.stringify(input.metadata);
       let row: ObservationRow;
       if (existing) {
-        this.s.updateObsImport.run({ id: existing.id, sourcePath: input.sourcePath, locationId: input.locationId, metadata, now: t });
+        this.s.updateObsImport.run({
+          id: existing.id,
+          sourcePath: input.sourcePath,
+          locationId: input.locationId,
+          bytes: input.bytes,
+          mtimeMs: input.mtimeMs ?? null,
+          metadata,
+          now: t,
+        });
         row = existing;
       } else {
         const id = newId('obs');
@@ -157,6 +176,7 @@ export class AuditStore {
           sha256: input.sha256,
           sourcePath: input.sourcePath,
           bytes: input.bytes,
+          mtimeMs: input.mtimeMs ?? null,
           metadata,
           now: t,
         });
@@ -166,7 +186,7 @@ export class AuditStore {
       if (input.sha256) this.s.dropPlaceholder.run({ path: input.sourcePath, keep: row.id });
       this.s.upsertSource.run(input.sourcePath, row.id, t);
       return row;
-    })();
+    });
   }
 
   /** The latest completed result of the same model (name and file sha256) and options (JSON), if any: resume without new inference. */
@@ -189,7 +209,7 @@ export class AuditStore {
     job: { model: string; modelSha256: string | null; provider: ProviderName; options: object },
     facts: PhotoFacts,
   ): string {
-    return this.db.transaction(() => {
+    return immediate(this.db, () => {
       const t = now();
       this.s.setObsFacts.run({ id: observationId, ...facts, now: t });
       this.s.insertJob.run({
@@ -203,31 +223,22 @@ export class AuditStore {
       });
       this.s.setObsStatus.run('processing', null, t, observationId);
       return id;
-    })();
+    });
   }
 
   /** Detections, job and observation status in one transaction. */
   completeJob(jobId: string, observationId: string, detections: readonly Detection[], summary: CvSummary): void {
-    this.db.transaction(() => {
+    immediate(this.db, () => {
       const t = now();
       for (const d of detections) {
         const b = d.boundingBox;
-        this.s.insertDetection.run(
-          jobId,
-          observationId,
-          d.objectName,
-          d.confidence,
-          b.x,
-          b.y,
-          b.width,
-          b.height,
-          JSON.stringify(d.attributes),
-        );
+        const attributes = JSON.stringify(d.attributes);
+        this.s.insertDetection.run({ job: jobId, obs: observationId, name: d.objectName, conf: d.confidence, ...box(b), attributes });
       }
       this.s.finishJob.run('completed', null, JSON.stringify(summary), t, jobId);
       this.s.setObsStatus.run('completed', null, t, observationId);
       this.s.setCurrentJob.run({ jobId, observationId });
-    })();
+    });
   }
 
   /** Fails an open job, or records a failed job when the photo never reached the model. */
@@ -237,7 +248,7 @@ export class AuditStore {
     error: string,
     job: { model: string; modelSha256: string | null; provider: ProviderName | null; options: object },
   ): void {
-    this.db.transaction(() => {
+    immediate(this.db, () => {
       const t = now();
       if (jobId) this.s.finishJob.run('failed', error, null, t, jobId);
       else
@@ -252,7 +263,7 @@ export class AuditStore {
           now: t,
         });
       this.s.setObsStatus.run('failed', error, t, observationId);
-    })();
+    });
   }
 
   stats(): Stats {

@@ -1,4 +1,6 @@
-import type { Db } from './index';
+import { dbEnvironmentError, isBusy, type Db } from './index';
+
+const BUSY_ATTEMPTS = 3;
 import { DbWriteError } from '../errors';
 
 /**
@@ -47,8 +49,26 @@ export class WriteQueue {
     const batch = this.queue;
     this.queue = [];
     const t0 = performance.now();
-    try {
-      this.db.transaction(() => {
+    // IMMEDIATE: the write lock before the first read (no SQLITE_BUSY_SNAPSHOT when another connection
+    // commits); each attempt waits up to busy_timeout for the lock, and a batch is tried BUSY_ATTEMPTS times.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        this.runBatch(batch);
+        break;
+      } catch (err) {
+        if (isBusy(err) && attempt < BUSY_ATTEMPTS) continue;
+        this.failure =
+          dbEnvironmentError(err) ??
+          new DbWriteError(`cannot write to the database: ${(err as Error).message}. Run again (completed photos are kept).`);
+        throw this.failure;
+      }
+    }
+    this.opts.onFlush?.(performance.now() - t0, batch.length);
+  }
+
+  private runBatch(batch: { write: () => void; fallback?: (err: Error) => void }[]): void {
+    this.db
+      .transaction(() => {
         for (const { write, fallback } of batch) {
           if (!fallback) {
             write();
@@ -61,14 +81,7 @@ export class WriteQueue {
             fallback(err);
           }
         }
-      })();
-    } catch (err) {
-      this.failure = new DbWriteError(
-        `cannot write to the database: ${(err as Error).message}. ` +
-          'Check free disk space and that no other program locks the file; then run again (completed photos are kept).',
-      );
-      throw this.failure;
-    }
-    this.opts.onFlush?.(performance.now() - t0, batch.length);
+      })
+      .immediate();
   }
 }

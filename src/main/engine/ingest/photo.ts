@@ -1,6 +1,5 @@
 import fs from 'node:fs/promises';
 import crypto from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import exifr from 'exifr';
 import { letterboxFor, type Letterbox, type Tile } from '../geometry';
@@ -25,6 +24,8 @@ const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;
 export interface PhotoFile {
   path: string;
   bytes: number;
+  /** Modification time of the file as read (with `bytes`, its identity: a file changed later is not served as this photo). */
+  mtimeMs: number;
   sha256: string;
   /** Content, only when it is within the size limit. */
   buffer: Buffer | null;
@@ -32,39 +33,36 @@ export interface PhotoFile {
   error: string | null;
 }
 
-async function hashStream(file: string): Promise<string> {
-  const hash = crypto.createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
-/** Reads a file once and hashes it. Oversized files are hashed streaming (one observation per content) and refused. */
+/**
+ * Reads a file once and hashes it. Size and mtime come from the opened file itself, so they belong to
+ * the bytes read even if the path is swapped meanwhile. Oversized files are hashed streaming (one
+ * observation per content) and refused.
+ */
 export async function readPhotoFile(file: string): Promise<PhotoFile> {
-  let size: number;
+  let fh: fs.FileHandle;
   try {
-    const st = await fs.stat(file);
-    if (!st.isFile()) throw new PhotoError('not a regular file');
-    size = st.size;
+    fh = await fs.open(file, 'r');
   } catch (err) {
-    if (err instanceof PhotoError) throw err;
     throw new PhotoError(describeFsError(err as NodeJS.ErrnoException));
   }
   try {
-    if (size > MAX_PHOTO_BYTES) {
-      return {
-        path: file,
-        bytes: size,
-        sha256: await hashStream(file),
-        buffer: null,
-        error: `file is ${mb(size)}; the limit for a photo is 20 MB`,
-      };
+    const st = await fh.stat();
+    if (!st.isFile()) throw new PhotoError('not a regular file');
+    const base = { path: file, bytes: st.size, mtimeMs: Math.floor(st.mtimeMs) };
+    if (st.size > MAX_PHOTO_BYTES) {
+      const hash = crypto.createHash('sha256');
+      for await (const chunk of fh.createReadStream({ autoClose: false })) hash.update(chunk as Buffer);
+      return { ...base, sha256: hash.digest('hex'), buffer: null, error: `file is ${mb(st.size)}; the limit for a photo is 20 MB` };
     }
-    const buffer = await fs.readFile(file);
+    const buffer = await fh.readFile();
     const sha256 = crypto.createHash('sha256').update(buffer).digest('hex');
-    if (buffer.length === 0) return { path: file, bytes: 0, sha256, buffer: null, error: 'empty file (0 bytes): not a photo' };
-    return { path: file, bytes: buffer.length, sha256, buffer, error: null };
+    if (buffer.length === 0) return { ...base, bytes: 0, sha256, buffer: null, error: 'empty file (0 bytes): not a photo' };
+    return { ...base, bytes: buffer.length, sha256, buffer, error: null };
   } catch (err) {
+    if (err instanceof PhotoError) throw err;
     throw new PhotoError(describeFsError(err as NodeJS.ErrnoException));
+  } finally {
+    await fh.close().catch(() => undefined);
   }
 }
 

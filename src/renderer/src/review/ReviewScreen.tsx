@@ -5,7 +5,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { BoundingBox } from '../../../shared/domain';
 import type { CatalogEntry, PhotoDetail, QueueItem, ReviewDetection } from '../../../shared/rpc';
-import { errorMessage, useApi } from '../api';
+import { errorMessage, useApi, useChangedEvents } from '../api';
 import type { QueueQuery } from '../queue';
 import { describeFilter } from '../queue';
 import { CatalogPicker } from './CatalogPicker';
@@ -100,6 +100,21 @@ export function ReviewScreen({ query, start, onPosition }: Props) {
         .catch(() => undefined);
     },
   });
+
+  // another tab, auditor or import changed the photo on screen: show the engine's state (not while own edits are on their way)
+  useChangedEvents((ids) => {
+    const obs = currentObs.current;
+    if (!obs || !ids.has(obs) || edits.hasPending(obs)) return;
+    const seqAtStart = edits.seq.current;
+    void cache
+      .get(obs, true)
+      .then((d) => {
+        if (d.item.observationId !== currentObs.current || edits.seq.current !== seqAtStart || edits.hasPending(obs)) return;
+        setDetail(d);
+        setDets(d.detections);
+      })
+      .catch(() => undefined);
+  }, 100);
 
   // open the snapshot of the queue
   useEffect(() => {

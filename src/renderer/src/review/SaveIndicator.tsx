@@ -5,11 +5,13 @@ export function SaveIndicator({ save }: { save: SaveState }) {
   const text =
     save.state === 'saving'
       ? 'Saving…'
-      : save.state === 'saved'
-        ? 'Saved'
-        : save.state === 'error'
-          ? `Not saved: ${save.message} (photo reloaded)`
-          : 'No changes';
+      : save.state === 'offline'
+        ? `Not saved yet: no connection (${save.n} edit${save.n === 1 ? '' : 's'} will be sent when it is back; keep this page open)`
+        : save.state === 'saved'
+          ? 'Saved'
+          : save.state === 'error'
+            ? `Not saved: ${save.message} (photo reloaded)`
+            : 'No changes';
   return (
     <span
       className={`save save-${save.state}`}

@@ -4,14 +4,18 @@
  *   update  ⇄ updateDetection back to the previous label/box
  *   add     ⇄ deleteDetection (redo: restoreDetection, the same row)
  *   delete  ⇄ restoreDetection
- * Calls run one after another in the order made. When one fails, the error stays on screen, the
- * photo is reloaded from the engine and its undo history is dropped, so the screen never shows an
- * edit the engine does not have.
+ * Calls run one after another in the order made. Each carries the version of the box it was made on
+ * (a box changed elsewhere meanwhile is refused as a 'conflict') and a client edit id: when the
+ * connection drops before the answer, the same call is sent again once it is back, and the engine
+ * applies it at most once; meanwhile the indicator says the edit is not saved yet. When a call fails,
+ * the error stays on screen, the photo is reloaded from the engine and its undo history is dropped,
+ * so the screen never shows an edit the engine does not have.
  */
-import { useCallback, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import type { BoundingBox } from '../../../shared/domain';
 import type { ReviewDetection } from '../../../shared/rpc';
-import { errorMessage, useApi } from '../api';
+import { errorMessage, RpcError, useApi, useApiHandle } from '../api';
+import type { ConnectedApi } from '../transport';
 import { sameBox } from './geometry';
 
 interface Change {
@@ -20,12 +24,38 @@ interface Change {
 }
 
 export type Edit =
-  | { kind: 'update'; id: number; before: Change; after: Change }
+  | { kind: 'update'; id: number; before: Change; after: Change; version: number }
   | { kind: 'add'; det: ReviewDetection }
   | { kind: 'delete'; det: ReviewDetection };
 
 export type SaveState =
-  { state: 'idle' } | { state: 'saving'; n: number } | { state: 'saved'; at: number } | { state: 'error'; message: string };
+  | { state: 'idle' }
+  | { state: 'saving'; n: number }
+  /** Not saved yet: the connection is down; the edits are sent again when it is back. */
+  | { state: 'offline'; n: number }
+  | { state: 'saved'; at: number }
+  | { state: 'error'; message: string };
+
+/** How long edits wait for a lost connection to come back before they are given up as not saved. */
+const RECONNECT_WAIT_MS = 120_000;
+
+function waitForOpen(conn: ConnectedApi, ms: number): Promise<void> {
+  if (conn.state === 'open') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      reject(new RpcError('disconnected', 'the connection to the engine did not come back: the edit was not saved'));
+    }, ms);
+    const off = conn.onState((s) => {
+      if (s !== 'open') return;
+      clearTimeout(timer);
+      off();
+      resolve();
+    });
+  });
+}
+
+const newEditId = () => crypto.randomUUID();
 
 interface History {
   undo: Edit[];
@@ -48,6 +78,9 @@ const changeOf = (d: ReviewDetection): Change => ({ objectName: d.objectName, bo
 
 export function useEdits(opts: EditsOptions) {
   const api = useApi();
+  const { connection } = useApiHandle();
+  /** The version of each box as the engine last answered (the photo's detail, then each edit's result). */
+  const versions = useRef(new Map<number, number>());
   const o = useRef(opts);
   o.current = opts;
   const histories = useRef(new Map<string, History>());
@@ -75,42 +108,73 @@ export function useEdits(opts: EditsOptions) {
   const onCurrent = (obs: string, fn: () => void) => {
     if (o.current.observationId === obs) fn();
   };
-  const replaceDet = (obs: string, det: ReviewDetection) =>
+  // versions only grow: the latest known is the larger of the last answer and what the screen was showing
+  const versionOf = (id: number, shown: number) => Math.max(versions.current.get(id) ?? 0, shown);
+  const noteVersion = (det: ReviewDetection) => versions.current.set(det.id, versionOf(det.id, det.version));
+  const replaceDet = (obs: string, det: ReviewDetection) => {
+    noteVersion(det);
     onCurrent(obs, () =>
       o.current.setDets((prev) => (prev.some((d) => d.id === det.id) ? prev.map((d) => (d.id === det.id ? det : d)) : [...prev, det])),
     );
+  };
   const removeDet = (obs: string, id: number) => onCurrent(obs, () => o.current.setDets((prev) => prev.filter((d) => d.id !== id)));
 
   /** Runs an engine call after the ones before it; tracks the saved/error indicator. */
-  const run = useCallback(<T>(obs: string, fn: () => Promise<T>): Promise<T> => {
-    inFlight.current++;
-    pendingByObs.current.set(obs, (pendingByObs.current.get(obs) ?? 0) + 1);
-    setSave({ state: 'saving', n: inFlight.current });
-    const p = chain.current.then(fn, fn);
-    chain.current = p.catch(() => undefined);
-    const settle = () => {
-      inFlight.current--;
-      const left = (pendingByObs.current.get(obs) ?? 1) - 1;
-      if (left) pendingByObs.current.set(obs, left);
-      else pendingByObs.current.delete(obs);
+  const run = useCallback(
+    <T>(obs: string, fn: () => Promise<T>): Promise<T> => {
+      inFlight.current++;
+      pendingByObs.current.set(obs, (pendingByObs.current.get(obs) ?? 0) + 1);
+      setSave({ state: 'saving', n: inFlight.current });
+      // a call whose answer was lost to a dropped connection is sent again (same client edit id) once it is back
+      const attempt = async (): Promise<T> => {
+        for (let tries = 1; ; tries++) {
+          try {
+            return await fn();
+          } catch (err) {
+            if (!(err instanceof RpcError) || err.code !== 'disconnected' || !connection || tries >= 5) throw err;
+            setSave({ state: 'offline', n: inFlight.current });
+            await waitForOpen(connection, RECONNECT_WAIT_MS);
+            setSave({ state: 'saving', n: inFlight.current });
+          }
+        }
+      };
+      const p = chain.current.then(attempt, attempt);
+      chain.current = p.catch(() => undefined);
+      const settle = () => {
+        inFlight.current--;
+        const left = (pendingByObs.current.get(obs) ?? 1) - 1;
+        if (left) pendingByObs.current.set(obs, left);
+        else pendingByObs.current.delete(obs);
+      };
+      p.then(
+        () => {
+          settle();
+          setSave((s) =>
+            s.state === 'error' ? s : inFlight.current ? { state: 'saving', n: inFlight.current } : { state: 'saved', at: Date.now() },
+          );
+          if (!pendingByObs.current.has(obs)) o.current.onSaved(obs);
+        },
+        (err: unknown) => {
+          settle();
+          setSave({ state: 'error', message: errorMessage(err) });
+          histories.current.delete(obs);
+          versions.current.clear();
+          setVersion((v) => v + 1);
+          o.current.reload(obs);
+        },
+      );
+      return p;
+    },
+    [connection],
+  );
+
+  // closing or reloading the page with edits not yet saved asks first
+  useEffect(() => {
+    const onBeforeUnload = (e: BeforeUnloadEvent) => {
+      if (inFlight.current > 0) e.preventDefault();
     };
-    p.then(
-      () => {
-        settle();
-        setSave((s) =>
-          s.state === 'error' ? s : inFlight.current ? { state: 'saving', n: inFlight.current } : { state: 'saved', at: Date.now() },
-        );
-        if (!pendingByObs.current.has(obs)) o.current.onSaved(obs);
-      },
-      (err: unknown) => {
-        settle();
-        setSave({ state: 'error', message: errorMessage(err) });
-        histories.current.delete(obs);
-        setVersion((v) => v + 1);
-        o.current.reload(obs);
-      },
-    );
-    return p;
+    window.addEventListener('beforeunload', onBeforeUnload);
+    return () => window.removeEventListener('beforeunload', onBeforeUnload);
   }, []);
 
   const hasPending = useCallback((obs: string) => pendingByObs.current.has(obs), []);
@@ -121,8 +185,21 @@ export function useEdits(opts: EditsOptions) {
     [],
   );
 
-  const sendUpdate = (obs: string, id: number, change: Partial<Change>) =>
-    run(obs, () => api.call('updateDetection', { detectionId: id, ...change })).then((det) => replaceDet(obs, det));
+  /** `version`: the box's version when the edit was made, if no earlier edit of it is still on its way. */
+  const sendUpdate = (obs: string, id: number, version: number, change: Partial<Change>) => {
+    const clientEditId = newEditId();
+    let v: number | undefined;
+    return run(obs, () =>
+      api.call('updateDetection', { detectionId: id, version: (v ??= versionOf(id, version)), clientEditId, ...change }),
+    ).then((det) => replaceDet(obs, det));
+  };
+  const sendDelete = (obs: string, id: number, version: number) => {
+    const clientEditId = newEditId();
+    let v: number | undefined;
+    return run(obs, () => api.call('deleteDetection', { detectionId: id, version: (v ??= versionOf(id, version)), clientEditId })).then(
+      (det) => noteVersion(det),
+    );
+  };
 
   const update = useCallback((id: number, change: Partial<Change>) => {
     const obs = o.current.observationId;
@@ -134,12 +211,12 @@ export function useEdits(opts: EditsOptions) {
     if (after.objectName !== before.objectName) diff.objectName = after.objectName;
     if (!sameBox(after.boundingBox, before.boundingBox)) diff.boundingBox = after.boundingBox;
     if (!Object.keys(diff).length) return;
-    o.current.setDets((prev) => prev.map((x) => (x.id === id ? { ...x, ...after, corrected: true } : x)));
+    o.current.setDets((prev) => prev.map((x) => (x.id === id ? { ...x, ...after } : x)));
     const h = history(obs);
-    h.undo.push({ kind: 'update', id, before, after });
+    h.undo.push({ kind: 'update', id, before, after, version: d.version });
     h.redo = [];
     touched();
-    void sendUpdate(obs, id, diff).catch(() => undefined);
+    void sendUpdate(obs, id, d.version, diff).catch(() => undefined);
   }, []);
 
   const add = useCallback(
@@ -148,7 +225,8 @@ export function useEdits(opts: EditsOptions) {
       if (!obs) return;
       setPendingBox(boundingBox);
       touched();
-      run(obs, () => api.call('addDetection', { observationId: obs, objectName, boundingBox }))
+      const clientEditId = newEditId();
+      run(obs, () => api.call('addDetection', { observationId: obs, objectName, boundingBox, clientEditId }))
         .then((det) => {
           replaceDet(obs, det);
           onCurrent(obs, () => o.current.select(det.id));
@@ -174,7 +252,7 @@ export function useEdits(opts: EditsOptions) {
       h.undo.push({ kind: 'delete', det: d });
       h.redo = [];
       touched();
-      void run(obs, () => api.call('deleteDetection', { detectionId: id })).catch(() => undefined);
+      void sendDelete(obs, id, d.version).catch(() => undefined);
     },
     [api, run],
   );
@@ -182,24 +260,29 @@ export function useEdits(opts: EditsOptions) {
   /** Applies an edit forwards (redo) or backwards (undo). */
   const replay = (obs: string, e: Edit, backwards: boolean) => {
     touched();
+    // the version the undo or redo is made on: the box as the engine last answered for it
     if (e.kind === 'update') {
       const target = backwards ? e.before : e.after;
       o.current.setDets((prev) => prev.map((x) => (x.id === e.id ? { ...x, ...target } : x)));
       o.current.select(e.id);
-      void sendUpdate(obs, e.id, target).catch(() => undefined);
+      void sendUpdate(obs, e.id, e.version, target).catch(() => undefined);
       return;
     }
     const restore = (e.kind === 'delete') === backwards; // undo a delete, redo an add
     if (restore) {
       replaceDet(obs, e.det);
       o.current.select(e.det.id);
-      void run(obs, () => api.call('restoreDetection', { detectionId: e.det.id }))
+      const clientEditId = newEditId();
+      let v: number | undefined;
+      void run(obs, () =>
+        api.call('restoreDetection', { detectionId: e.det.id, version: (v ??= versionOf(e.det.id, e.det.version)), clientEditId }),
+      )
         .then((det) => replaceDet(obs, det))
         .catch(() => undefined);
     } else {
       removeDet(obs, e.det.id);
       o.current.select(null);
-      void run(obs, () => api.call('deleteDetection', { detectionId: e.det.id })).catch(() => undefined);
+      void sendDelete(obs, e.det.id, e.det.version).catch(() => undefined);
     }
   };
 

@@ -2,6 +2,7 @@ import type { Database } from 'better-sqlite3';
 import * as m001 from './001_initial';
 import * as m002 from './002_review';
 import * as m003 from './003_outbox_failed';
+import * as m004 from './004_review_trust';
 
 export interface Migration {
   version: number;
@@ -14,4 +15,5 @@ export const migrations: Migration[] = [
   { version: 1, name: '001_initial', up: m001.up },
   { version: 2, name: '002_review', up: m002.up },
   { version: 3, name: '003_outbox_failed', up: m003.up },
+  { version: 4, name: '004_review_trust', up: m004.up },
 ];
