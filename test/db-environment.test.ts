@@ -54,7 +54,8 @@ describe('environment errors', () => {
     expect(
       db
         .prepare(
-          `SELECT count(*) AS n FROM (SELECT observation_id FROM cv_jobs WHERE status = 'completed' GROUP BY observation_id HAVING count(*) > 1)`,
+          `SELECT count(*) AS n FROM (SELECT observation_id FROM cv_jobs WHERE status = 'completed'
+           GROUP BY observation_id HAVING count(*) > 1)`,
         )
         .get(),
     ).toEqual({ n: 0 });

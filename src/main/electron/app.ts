@@ -4,9 +4,19 @@
  * preload, strict CSP (src/renderer/index.html), no window.open, no navigation away from the app page,
  * no <webview>, every permission request denied, IPC senders checked.
  */
-import { app, BrowserWindow, session, type IpcMainInvokeEvent, type WebContents } from 'electron';
+import { pathToFileURL } from 'node:url';
+import { app, BrowserWindow, net, protocol, session, type IpcMainInvokeEvent, type WebContents } from 'electron';
+import { PHOTO_SCHEME } from '../../shared/ipc';
 import { registerIpc } from './ipc';
-import { isAppUrl, preloadPath, resolveRendererTarget, type RendererTarget } from './security';
+import { APP_SCHEME, appFileFor, isAppUrl, preloadPath, resolveRendererTarget, type RendererTarget } from './security';
+
+// Custom schemes must be declared before `ready`, once. standard: parsed like http; secure: not mixed
+// content. app:// serves the built renderer (so 'self' in its CSP is the app alone); kliq-photo:// the
+// photos of the open database.
+protocol.registerSchemesAsPrivileged([
+  { scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } },
+  { scheme: PHOTO_SCHEME, privileges: { standard: true, secure: true, stream: true } },
+]);
 
 let target: RendererTarget | null = null;
 let mainWindow: BrowserWindow | null = null;
@@ -66,7 +76,7 @@ export function createMainWindow(): BrowserWindow {
   });
 
   const t = rendererTarget();
-  const loading = t.kind === 'dev' ? win.loadURL(t.url) : win.loadFile(t.file);
+  const loading = win.loadURL(t.url);
   loading.catch((err: unknown) => console.error(`KLIQ Audit: cannot load the window (${t.url}):`, err));
   return win;
 }
@@ -102,6 +112,11 @@ export function startApp(): void {
     .whenReady()
     .then(() => {
       hardenDefaultSession();
+      // the built renderer, file by file from out/renderer: nothing outside it, nothing but app://kliq
+      protocol.handle(APP_SCHEME, (request) => {
+        const file = appFileFor(request.url, rendererTarget());
+        return file ? net.fetch(pathToFileURL(file).href) : new Response('not found', { status: 404 });
+      });
       registerIpc(isTrustedSender);
       createMainWindow();
       app.on('activate', () => {

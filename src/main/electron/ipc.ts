@@ -20,10 +20,6 @@ export type SenderCheck = (event: IpcMainInvokeEvent) => boolean;
 const EVENT_INTERVAL_MS = 150;
 const EVENT_BATCH_MAX = 200;
 
-// Custom schemes must be declared before `ready`; this module is imported by app.ts before it.
-// standard: parsed like http (kliq-photo://<id>); secure: not mixed content; no fetch/CORS/service workers.
-protocol.registerSchemesAsPrivileged([{ scheme: PHOTO_SCHEME, privileges: { standard: true, secure: true, stream: true } }]);
-
 interface Engine {
   host: EngineHost;
   handle: (method: string, params: unknown) => Promise<RpcResponse>;

@@ -3,13 +3,20 @@
  * and to check IPC senders. No Electron import: the caller passes what it knows (testable in plain Node).
  */
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+
+/**
+ * The built renderer is loaded from this privileged custom scheme, not from file://, so that 'self' in
+ * its Content-Security-Policy means the app alone (with file://, 'self' is every local file).
+ */
+export const APP_SCHEME = 'app';
+export const APP_HOST = 'kliq';
+export const APP_ORIGIN = `${APP_SCHEME}://${APP_HOST}`;
 
 export type RendererTarget =
   /** `electron-vite dev`: the renderer is served by the Vite dev server. */
   | { kind: 'dev'; url: string; origin: string }
-  /** Built app: the renderer is out/renderer/index.html loaded from disk (inside the asar when packaged). */
-  | { kind: 'file'; file: string; url: string };
+  /** Built app: out/renderer (inside the asar when packaged), served as app://kliq/. */
+  | { kind: 'app'; dir: string; url: string; origin: string };
 
 export function resolveRendererTarget(opts: { isPackaged: boolean; appPath: string; env: NodeJS.ProcessEnv }): RendererTarget {
   const devUrl = opts.env.ELECTRON_RENDERER_URL;
@@ -18,8 +25,7 @@ export function resolveRendererTarget(opts: { isPackaged: boolean; appPath: stri
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`ELECTRON_RENDERER_URL must be http(s): ${devUrl}`);
     return { kind: 'dev', url: url.href, origin: url.origin };
   }
-  const file = path.join(opts.appPath, 'out', 'renderer', 'index.html');
-  return { kind: 'file', file, url: pathToFileURL(file).href };
+  return { kind: 'app', dir: path.join(opts.appPath, 'out', 'renderer'), url: `${APP_ORIGIN}/index.html`, origin: APP_ORIGIN };
 }
 
 /** True when `raw` is the app's own page (any hash or query), false for anything else or garbage. */
@@ -31,12 +37,33 @@ export function isAppUrl(raw: string, target: RendererTarget): boolean {
     return false;
   }
   if (target.kind === 'dev') return url.origin === target.origin;
-  if (url.protocol !== 'file:' || (url.host !== '' && url.host !== 'localhost')) return false;
+  return url.protocol === `${APP_SCHEME}:` && url.host === APP_HOST && (url.pathname === '/' || url.pathname === '/index.html');
+}
+
+/**
+ * The file of the built renderer that an app:// request names, or null: only app://kliq/…, only files
+ * inside the renderer folder (no `..`, no encoded separators, no NUL), `/` is index.html.
+ */
+export function appFileFor(raw: string, target: RendererTarget): string | null {
+  if (target.kind !== 'app') return null;
+  let url: URL;
   try {
-    return path.resolve(fileURLToPath(url)) === path.resolve(target.file);
+    url = new URL(raw);
   } catch {
-    return false;
+    return null;
   }
+  if (url.protocol !== `${APP_SCHEME}:` || url.host !== APP_HOST) return null;
+  let rel: string;
+  try {
+    rel = decodeURIComponent(url.pathname);
+  } catch {
+    return null;
+  }
+  if (rel.includes('\0') || rel.includes('\\') || rel.split('/').some((seg) => seg === '..')) return null;
+  rel = rel.replace(/^\/+/, '') || 'index.html';
+  const root = path.resolve(target.dir);
+  const file = path.resolve(root, rel);
+  return file.startsWith(root + path.sep) ? file : null;
 }
 
 /** The preload script, built as CommonJS for the sandbox (see electron.vite.config.ts). */
