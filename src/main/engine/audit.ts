@@ -14,7 +14,7 @@ import {
 import { InferenceWorker, type InferResult } from './inference/client';
 import { mergeTiled, tileGrid, type Tile } from './geometry';
 import { resolveModel, type ResolvedModel } from './models/manifest';
-import { AuditStore, newId } from './db/store';
+import { AuditStore, LEASE_MS, newId } from './db/store';
 import { WriteQueue } from './db/write-queue';
 import { BatchSummary, summarize } from '../../shared/summary';
 import type { AuditEvent, AuditPhoto, AuditReport, Detection, ProviderChoice } from '../../shared/domain';
@@ -74,6 +74,9 @@ export function defaultThreads(cores = os.availableParallelism()) {
   return { intraOpThreads: Math.max(1, cores), prefetch: cores + 1, decodeThreads: 1 };
 }
 
+/** How often a photo claimed by another live run is asked for again. */
+const CLAIM_POLL_MS = 200;
+
 export const STAGES = ['readHash', 'decode', 'inference', 'postprocess', 'dbWrite'] as const;
 export type Stage = (typeof STAGES)[number];
 export interface StageStats {
@@ -126,7 +129,17 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport & { timi
 
   const model: ResolvedModel = await resolveModel(opts.model, { log: opts.modelLog });
   const store = new AuditStore(opts.db);
+  // this run's lease: work of runs that are gone is taken over, work of live ones (another process) is not
+  store.beginRun();
   store.recoverInterrupted();
+  const beat = setInterval(() => {
+    try {
+      store.heartbeat();
+    } catch {
+      // the next write reports a database that stopped working
+    }
+  }, LEASE_MS / 3);
+  beat.unref();
 
   const times: Record<Stage, number[]> = { readHash: [], decode: [], inference: [], postprocess: [], dbWrite: [] };
   const time = (stage: Stage, ms: number) => {
@@ -259,6 +272,15 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport & { timi
       }
     };
 
+    /** Claims a photo for this run, waiting while another live run holds it; false when cancelled meanwhile. */
+    const claimPhoto = async (observationId: string): Promise<boolean> => {
+      for (;;) {
+        if (store.claim(observationId).claimed) return true;
+        if (opts.signal?.aborted) return false;
+        await new Promise((r) => setTimeout(r, CLAIM_POLL_MS));
+      }
+    };
+
     const processOne = async (file: string): Promise<{ photo: AuditPhoto; duplicate: boolean }> => {
       const base = { path: file, cached: false, width: null, height: null, detections: [] as Detection[], summary: null };
       let photo: PhotoFile;
@@ -283,8 +305,12 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport & { timi
       const first = seen.get(photo.sha256);
       if (first) return { photo: { ...(await first), path: file, cached: true }, duplicate: true };
       const result = (async (): Promise<AuditPhoto> => {
+        // another process may be inferring this photo right now: wait for it (or for its lease to end)
+        if (!(await claimPhoto(obs.id)))
+          return { ...base, observationId: obs.id, status: 'pending', error: 'not processed: the run was cancelled' };
         const cached = store.completedResult(obs.id, model.name, model.sha256, jobOptionsJson);
         if (cached) {
+          store.release(obs.id);
           return {
             ...base,
             observationId: obs.id,
@@ -343,6 +369,7 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport & { timi
         if (collect || p.status === 'failed') photos.push(collect ? p : { ...p, detections: [] });
         done++;
         if (p.status === 'failed') counts.failed++;
+        else if (p.status === 'pending') counts.cancelled++;
         else if (p.cached) counts.cached++;
         else counts.completed++;
         emit({
@@ -408,6 +435,12 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport & { timi
     emit({ type: 'done', report });
     return report;
   } finally {
+    clearInterval(beat);
     if (!closed) await worker.close().catch(() => {});
+    try {
+      store.endRun(); // after the last write: its claims go with it
+    } catch {
+      // a database that refused the writes refuses this too; the next run takes the lease over
+    }
   }
 }

@@ -1,11 +1,35 @@
 import crypto from 'node:crypto';
+import os from 'node:os';
 import { immediate, type Db } from './index';
 import { queueKeysSql } from './queries';
 import type { CvSummary, Detection, ObservationStatus, ProviderName, Stats } from '../../../shared/domain';
 
 const now = () => new Date().toISOString();
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** A run's lease: renewed every LEASE_MS / 3 while it runs; past it, the run counts as gone. */
+export const LEASE_MS = 30_000;
+
+interface RunRow {
+  id: string;
+  host: string;
+  pid: number;
+  expires_at: string;
+}
+
+/** A run is live while its lease holds and, on this host, its process still exists. */
+function isLive(r: { host: string; pid: number; expires_at: string }): boolean {
+  if (Date.parse(r.expires_at) <= Date.now()) return false;
+  if (r.host !== os.hostname()) return true;
+  try {
+    process.kill(r.pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by another user
+  }
+}
 const box = (b: { x: number; y: number; width: number; height: number }) => ({ x: b.x, y: b.y, w: b.width, h: b.height });
-export const newId = (prefix: 'obs' | 'job' | 'loc') => `${prefix}_${crypto.randomUUID().replace(/-/g, '')}`;
+export const newId = (prefix: 'obs' | 'job' | 'loc' | 'run') => `${prefix}_${crypto.randomUUID().replace(/-/g, '')}`;
 
 export interface ObservationInput {
   sha256: string | null;
@@ -101,8 +125,8 @@ export class AuditStore {
         { object_name: string; confidence: number; x: number; y: number; width: number; height: number; attributes: string }
       >('SELECT object_name, confidence, x, y, width, height, attributes FROM detections WHERE cv_job_id = ? ORDER BY confidence DESC, id'),
       insertJob: db.prepare(
-        `INSERT INTO cv_jobs (id, observation_id, model, model_sha256, options, status, provider, created_at, started_at)
-         VALUES (@id, @observationId, @model, @modelSha256, @options, 'processing', @provider, @now, @now)`,
+        `INSERT INTO cv_jobs (id, observation_id, model, model_sha256, options, status, provider, created_at, started_at, run_id)
+         VALUES (@id, @observationId, @model, @modelSha256, @options, 'processing', @provider, @now, @now, @run)`,
       ),
       insertFailedJob: db.prepare(
         `INSERT INTO cv_jobs (id, observation_id, model, model_sha256, options, status, provider, error, created_at, completed_at)
@@ -114,11 +138,33 @@ export class AuditStore {
            model_object_name, model_x, model_y, model_width, model_height)
          VALUES (@job, @obs, @name, @conf, @x, @y, @w, @h, @attributes, @name, @x, @y, @w, @h)`,
       ),
-      abandonJobs: db.prepare(
-        `UPDATE cv_jobs SET status = 'failed', error = 'interrupted before completion (the run was stopped)', completed_at = ?
-         WHERE status IN ('queued', 'processing')`,
+      // runs and claims (several processes on one database)
+      insertRun: db.prepare('INSERT INTO runs (id, host, pid, started_at, heartbeat_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)'),
+      renewRun: db.prepare('UPDATE runs SET heartbeat_at = ?, expires_at = ? WHERE id = ?'),
+      deleteRun: db.prepare('DELETE FROM runs WHERE id = ?'),
+      runs: db.prepare<[], RunRow>('SELECT id, host, pid, expires_at FROM runs'),
+      claimOf: db.prepare<[string], { run_id: string; host: string | null; pid: number | null; expires_at: string | null }>(
+        `SELECT c.run_id, r.host, r.pid, r.expires_at FROM photo_claims c LEFT JOIN runs r ON r.id = c.run_id WHERE c.observation_id = ?`,
       ),
-      abandonObs: db.prepare(`UPDATE observations SET status = 'pending', updated_at = ? WHERE status = 'processing'`),
+      putClaim: db.prepare(
+        `INSERT INTO photo_claims (observation_id, run_id, claimed_at) VALUES (?, ?, ?)
+         ON CONFLICT(observation_id) DO UPDATE SET run_id = excluded.run_id, claimed_at = excluded.claimed_at`,
+      ),
+      releaseClaim: db.prepare('DELETE FROM photo_claims WHERE observation_id = ? AND run_id = ?'),
+      dropClaimsOf: db.prepare('DELETE FROM photo_claims WHERE run_id = ?'),
+      abandonJobsOf: db.prepare(
+        `UPDATE cv_jobs SET status = 'failed', error = 'interrupted before completion (the run was stopped)', completed_at = ?
+         WHERE run_id = ? AND status IN ('queued', 'processing')`,
+      ),
+      // jobs of no known run (made before runs were recorded, or whose run row is gone)
+      abandonOwnerless: db.prepare(
+        `UPDATE cv_jobs SET status = 'failed', error = 'interrupted before completion (the run was stopped)', completed_at = ?
+         WHERE status IN ('queued', 'processing') AND (run_id IS NULL OR run_id NOT IN (SELECT id FROM runs))`,
+      ),
+      abandonObs: db.prepare(
+        `UPDATE observations SET status = 'pending', updated_at = ?
+         WHERE status = 'processing' AND id NOT IN (SELECT observation_id FROM photo_claims)`,
+      ),
       countByStatus: db.prepare<[], { status: ObservationStatus; n: number }>(
         'SELECT status, count(*) AS n FROM observations GROUP BY status',
       ),
@@ -126,17 +172,77 @@ export class AuditStore {
     };
   }
 
+  /** This run's id once begun: its jobs and claims carry it. */
+  private run: string | null = null;
+
+  /** Registers this run with a lease (renew it with heartbeat()); returns its id. */
+  beginRun(): string {
+    const id = newId('run');
+    const t = Date.now();
+    this.s.insertRun.run(id, os.hostname(), process.pid, iso(t), iso(t), iso(t + LEASE_MS));
+    this.run = id;
+    return id;
+  }
+
+  /** Renews this run's lease. */
+  heartbeat(): void {
+    if (!this.run) return;
+    const t = Date.now();
+    this.s.renewRun.run(iso(t), iso(t + LEASE_MS), this.run);
+  }
+
+  /** Ends this run: its claims go (its results are written by then). */
+  endRun(): void {
+    if (!this.run) return;
+    const run = this.run;
+    immediate(this.db, () => {
+      this.s.dropClaimsOf.run(run);
+      this.s.deleteRun.run(run);
+    });
+    this.run = null;
+  }
+
   /**
-   * Work left 'processing' by a run that was killed goes back to pending, so the next run redoes it.
-   * Call once at the start of a run, before any new job is created.
+   * Work left behind by runs that are gone (killed, crashed, or whose lease expired) is taken over:
+   * their open jobs fail as interrupted and their photos go back to pending, so this run redoes them.
+   * Work of live runs (another process auditing now) is left alone. Call at the start of a run.
    */
   recoverInterrupted(): { jobs: number; observations: number } {
     return immediate(this.db, () => {
       const t = now();
-      const jobs = this.s.abandonJobs.run(t).changes;
+      let jobs = 0;
+      for (const r of this.s.runs.all()) {
+        if (r.id === this.run || isLive(r)) continue;
+        this.s.dropClaimsOf.run(r.id);
+        jobs += this.s.abandonJobsOf.run(t, r.id).changes;
+        this.s.deleteRun.run(r.id);
+      }
+      jobs += this.s.abandonOwnerless.run(t).changes;
       const observations = this.s.abandonObs.run(t).changes;
       return { jobs, observations };
     });
+  }
+
+  /**
+   * Claims a photo for this run before it is inferred: refused while another live run holds it (it is
+   * being inferred there right now); a claim of a run that is gone is taken over.
+   */
+  claim(observationId: string): { claimed: true } | { claimed: false; by: string } {
+    const run = this.run;
+    if (!run) throw new Error('claim() needs beginRun() first');
+    return immediate(this.db, () => {
+      const c = this.s.claimOf.get(observationId);
+      if (c && c.run_id !== run && c.host !== null && isLive({ host: c.host, pid: c.pid!, expires_at: c.expires_at! })) {
+        return { claimed: false as const, by: c.run_id };
+      }
+      this.s.putClaim.run(observationId, run, now());
+      return { claimed: true as const };
+    });
+  }
+
+  /** Gives a claimed photo up without a result (its result was already in the database). */
+  release(observationId: string): void {
+    if (this.run) this.s.releaseClaim.run(observationId, this.run);
   }
 
   locationId(name: string): string {
@@ -220,6 +326,7 @@ export class AuditStore {
         options: JSON.stringify(job.options),
         provider: job.provider,
         now: t,
+        run: this.run,
       });
       this.s.setObsStatus.run('processing', null, t, observationId);
       return id;
@@ -238,6 +345,7 @@ export class AuditStore {
       this.s.finishJob.run('completed', null, JSON.stringify(summary), t, jobId);
       this.s.setObsStatus.run('completed', null, t, observationId);
       this.s.setCurrentJob.run({ jobId, observationId });
+      if (this.run) this.s.releaseClaim.run(observationId, this.run);
     });
   }
 
@@ -263,6 +371,7 @@ export class AuditStore {
           now: t,
         });
       this.s.setObsStatus.run('failed', error, t, observationId);
+      if (this.run) this.s.releaseClaim.run(observationId, this.run);
     });
   }
 

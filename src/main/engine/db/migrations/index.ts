@@ -3,6 +3,7 @@ import * as m001 from './001_initial';
 import * as m002 from './002_review';
 import * as m003 from './003_outbox_failed';
 import * as m004 from './004_review_trust';
+import * as m005 from './005_runs';
 
 export interface Migration {
   version: number;
@@ -16,4 +17,5 @@ export const migrations: Migration[] = [
   { version: 2, name: '002_review', up: m002.up },
   { version: 3, name: '003_outbox_failed', up: m003.up },
   { version: 4, name: '004_review_trust', up: m004.up },
+  { version: 5, name: '005_runs', up: m005.up },
 ];
