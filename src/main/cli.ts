@@ -19,6 +19,7 @@ import path from 'node:path';
 import { EngineHost } from './engine/host';
 import { projectRoot } from './engine/paths';
 import { serve } from './serve';
+import { FolderWatcher } from './engine/watcher';
 
 export const EXIT = { ok: 0, photosFailed: 1, usage: 2, cancelled: 130 } as const;
 
@@ -97,9 +98,9 @@ function progressRenderer(json: boolean) {
         break;
       }
       case 'photo':
-        if (e.status === 'failed') {
+        if (e.status === 'failed' || e.note) {
           if (bar) bar.stop();
-          err(`failed: ${e.path}: ${e.error}`);
+          err(e.status === 'failed' ? `failed: ${e.path}: ${e.error}` : `note: ${e.path}: ${e.note}`);
           if (bar) bar.start(0, 0);
         }
         break;
@@ -240,6 +241,58 @@ async function modelsCommand(names: string[], o: { list: boolean }): Promise<num
   return EXIT.ok;
 }
 
+async function watchCommand(
+  folders: string[],
+  o: { db: string; model?: string; provider: ProviderChoice; tiles: TilesOption; location?: string },
+) {
+  for (const f of folders) {
+    if (!fs.existsSync(f) || !fs.statSync(f).isDirectory()) throw new PathNotFoundError(`${f}: no such folder`);
+  }
+  const db = openDb(o.db);
+  const store = new AuditStore(db);
+  for (const f of folders) store.rememberFolder(path.resolve(f), o.location ?? null, true);
+  const render = progressRenderer(false);
+  const watcher = new FolderWatcher(
+    db,
+    folders.map((f) => ({ path: f, location: o.location, tiles: o.tiles })),
+    {
+      provider: o.provider,
+      model: o.model,
+      onEvent: (e) => {
+        switch (e.type) {
+          case 'watching':
+            if (e.note) err(`note: ${e.note}`);
+            err(`watching ${e.folders.join(', ')}${e.polling ? ' (polling)' : ''}: photos copied in are audited; Ctrl+C to stop`);
+            break;
+          case 'batch':
+            err(`${e.files} new or changed photo${e.files === 1 ? '' : 's'} in ${e.folder}`);
+            break;
+          case 'audit':
+            render(e.event);
+            break;
+          case 'removed':
+            err(`removed: ${e.path} (its observation and results are kept)`);
+            break;
+          case 'error':
+            err(`error: ${e.message} (still watching)`);
+            break;
+          case 'batch-done':
+            break; // the audit's own "done …" line is the line of the batch
+        }
+      },
+    },
+  );
+  watcher.start();
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  err('stopping: finishing the photos in flight');
+  await watcher.stop(10_000);
+  db.close();
+  return EXIT.ok;
+}
+
 async function serveCommand(o: { db: string; port: number; user: string; provider: ProviderChoice }): Promise<number> {
   const host = EngineHost.open(o.db, { user: o.user, provider: o.provider }).start();
   const served = await serve({ host, rendererDir: path.join(projectRoot(), 'out', 'renderer'), port: o.port });
@@ -290,6 +343,19 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--decode-threads <n>', 'libvips threads per photo decode (default: 1)', parsePositiveInt)
     .option('--json', 'print one JSON document on stdout (diagnostics stay on stderr)', false)
     .action(async (paths: string[], o: AuditCliOptions) => setExit(await auditCommand(paths, o)));
+
+  program
+    .command('watch')
+    .description('watch folders: audit what is there, then every photo copied in, until Ctrl+C')
+    .argument('<folder...>', 'folders to watch (recursively)')
+    .option('--db <file>', 'SQLite database', defaultDbPath())
+    .option('--model <name|file>', 'model name from models/manifest.json, or an .onnx file')
+    .addOption(new Option('--provider <name>', 'execution provider').choices(PROVIDER_CHOICES).default(AUDIT_DEFAULTS.provider))
+    .option('--tiles <off|auto|n>', 'tiled inference (see audit --tiles)', parseTiles, AUDIT_DEFAULTS.tiles)
+    .option('--location <name>', 'location of the photos of these folders (created when new)')
+    .action(async (folders: string[], o: { db: string; model?: string; provider: ProviderChoice; tiles: TilesOption; location?: string }) =>
+      setExit(await watchCommand(folders, o)),
+    );
 
   program
     .command('stats')

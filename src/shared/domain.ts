@@ -105,7 +105,16 @@ export type Stats = z.infer<typeof StatsSchema>;
 export type AuditEvent =
   | { type: 'scan'; files: number; skipped: { path: string; reason: string }[] }
   | { type: 'model'; model: string; provider: ProviderName; fallback: string | null; inputSize: [number, number] }
-  | { type: 'photo'; path: string; status: ObservationStatus; cached: boolean; error?: string; detections: number }
+  | {
+      type: 'photo';
+      path: string;
+      status: ObservationStatus;
+      cached: boolean;
+      error?: string;
+      detections: number;
+      /** Something the auditor should know, e.g. this file is the same photo as one imported from elsewhere. */
+      note?: string;
+    }
   | { type: 'progress'; done: number; total: number; failed: number; photosPerSecond: number; etaSeconds: number | null }
   | { type: 'cancelling'; reason: string }
   | { type: 'done'; report: AuditReport };

@@ -272,6 +272,9 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport & { timi
       }
     };
 
+    /** Notes for the photo events, by file (e.g. same content as a photo imported from elsewhere). */
+    const notes = new Map<string, string>();
+
     /** Claims a photo for this run, waiting while another live run holds it; false when cancelled meanwhile. */
     const claimPhoto = async (observationId: string): Promise<boolean> => {
       for (;;) {
@@ -302,6 +305,13 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport & { timi
         locationId,
         metadata,
       });
+      if (obs.sameAs) {
+        const where = obs.sameAs.location ? ` (location ${obs.sameAs.location})` : '';
+        notes.set(
+          file,
+          `the same photo as ${obs.sameAs.path}${where}: recorded as another source of it; its location and data are unchanged`,
+        );
+      }
       const first = seen.get(photo.sha256);
       if (first) return { photo: { ...(await first), path: file, cached: true }, duplicate: true };
       const result = (async (): Promise<AuditPhoto> => {
@@ -379,7 +389,9 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport & { timi
           cached: p.cached,
           error: p.error,
           detections: p.detections.length,
+          note: notes.get(file),
         });
+        notes.delete(file);
         const elapsed = (performance.now() - processingStart) / 1000;
         const rate = elapsed > 0 ? done / elapsed : 0;
         emit({

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import os from 'node:os';
 import { immediate, type Db } from './index';
 import { queueKeysSql } from './queries';
@@ -56,6 +57,11 @@ export interface ObservationRow {
   status: ObservationStatus;
   width: number | null;
   height: number | null;
+  /**
+   * Set when this content was already an observation from another file that is still there: the new
+   * path was recorded as one more source, and the observation kept its path, location and metadata.
+   */
+  sameAs?: { path: string; location: string | null };
 }
 
 export interface CompletedJob {
@@ -79,19 +85,27 @@ export class AuditStore {
     this.s = {
       locationByName: db.prepare<[string], { id: string }>('SELECT id FROM locations WHERE name = ?'),
       insertLocation: db.prepare('INSERT INTO locations (id, name, created_at, updated_at) VALUES (?, ?, ?, ?)'),
-      obsBySha: db.prepare<[string], ObservationRow>('SELECT id, sha256, status, width, height FROM observations WHERE sha256 = ?'),
-      obsByPathNoSha: db.prepare<[string], ObservationRow>(
-        `SELECT o.id, o.sha256, o.status, o.width, o.height FROM observation_sources s JOIN observations o ON o.id = s.observation_id
+      obsBySha: db.prepare<[string], ObservationRow & { source_path: string; location: string | null }>(
+        `SELECT o.id, o.sha256, o.status, o.width, o.height, o.source_path, l.name AS location
+         FROM observations o LEFT JOIN locations l ON l.id = o.location_id WHERE o.sha256 = ?`,
+      ),
+      obsByPathNoSha: db.prepare<[string], ObservationRow & { source_path: string; location: string | null }>(
+        `SELECT o.id, o.sha256, o.status, o.width, o.height, o.source_path, NULL AS location
+         FROM observation_sources s JOIN observations o ON o.id = s.observation_id
          WHERE s.path = ? AND o.sha256 IS NULL`,
       ),
       insertObs: db.prepare(
         `INSERT INTO observations (id, location_id, sha256, source_path, bytes, file_mtime_ms, metadata, status, created_at, updated_at)
          VALUES (@id, @locationId, @sha256, @sourcePath, @bytes, @mtimeMs, @metadata, 'pending', @now, @now)`,
       ),
+      // a re-import keeps what the observation is: its location and metadata are only filled where empty,
+      // and its path moves only when the file it had is gone (a move or rename)
       updateObsImport: db.prepare(
-        `UPDATE observations SET source_path = @sourcePath, location_id = coalesce(@locationId, location_id),
-         bytes = coalesce(@bytes, bytes), file_mtime_ms = coalesce(@mtimeMs, file_mtime_ms),
-         metadata = json_patch(metadata, @metadata), updated_at = @now WHERE id = @id`,
+        `UPDATE observations SET source_path = CASE WHEN @moved THEN @sourcePath ELSE source_path END,
+         location_id = coalesce(location_id, @locationId),
+         bytes = CASE WHEN @moved THEN coalesce(@bytes, bytes) ELSE bytes END,
+         file_mtime_ms = CASE WHEN @moved THEN coalesce(@mtimeMs, file_mtime_ms) ELSE file_mtime_ms END,
+         metadata = json_patch(@metadata, metadata), updated_at = @now WHERE id = @id`,
       ),
       dropPlaceholder: db.prepare(
         `DELETE FROM observations WHERE sha256 IS NULL AND id != @keep
@@ -264,8 +278,11 @@ export class AuditStore {
       const metadata = JSON.stringify(input.metadata);
       let row: ObservationRow;
       if (existing) {
+        const samePath = existing.source_path === input.sourcePath;
+        const moved = samePath || !fs.existsSync(existing.source_path);
         this.s.updateObsImport.run({
           id: existing.id,
+          moved: moved ? 1 : 0,
           sourcePath: input.sourcePath,
           locationId: input.locationId,
           bytes: input.bytes,
@@ -273,7 +290,8 @@ export class AuditStore {
           metadata,
           now: t,
         });
-        row = existing;
+        row = { id: existing.id, sha256: existing.sha256, status: existing.status, width: existing.width, height: existing.height };
+        if (!moved) row.sameAs = { path: existing.source_path, location: existing.location };
       } else {
         const id = newId('obs');
         this.s.insertObs.run({
@@ -372,6 +390,21 @@ export class AuditStore {
         });
       this.s.setObsStatus.run('failed', error, t, observationId);
       if (this.run) this.s.releaseClaim.run(observationId, this.run);
+    });
+  }
+
+  /** Keeps an import folder (for re-import and watching) with its location. */
+  rememberFolder(folder: string, location: string | null, watch: boolean): void {
+    immediate(this.db, () => {
+      const t = now();
+      const locationId = location ? this.locationId(location) : null;
+      this.db
+        .prepare(
+          `INSERT INTO import_folders (path, location_id, watch, added_at, last_import_at) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT(path) DO UPDATE SET last_import_at = excluded.last_import_at, watch = max(watch, excluded.watch),
+             location_id = coalesce(excluded.location_id, location_id)`,
+        )
+        .run(folder, locationId, watch ? 1 : 0, t, t);
     });
   }
 
