@@ -1,0 +1,89 @@
+/**
+ * Review you can trust, in Chromium against `kliq-audit serve`: two tabs on one photo. Tab A's change
+ * shows in tab B; tab B's undo of its own older edit, made on a version A has replaced, is refused with
+ * a message, and the database keeps A's change.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GENERAL, tmpDir } from './helpers';
+import { CHROMIUM, auditInto, ensureRendererBuilt, launchChromium, startServe, type Served } from './ui-helpers';
+
+const hasChromium = fs.existsSync(CHROMIUM);
+if (!hasChromium && process.env.CI) throw new Error(`UI tests need Chromium at ${CHROMIUM} (.ci/run installs it)`);
+
+async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeout = 15_000): Promise<T> {
+  const end = Date.now() + timeout;
+  for (;;) {
+    const v = await fn().catch(() => null);
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const boxOf = (page: Page, id: number) =>
+  page.$eval(`rect[data-box-id="${id}"]`, (r) => ({ x: Number(r.getAttribute('x')), y: Number(r.getAttribute('y')) })).catch(() => null);
+const saveState = (page: Page) => page.getAttribute('[data-testid=save-status]', 'data-state');
+
+describe.skipIf(!hasChromium)('two tabs on one photo', () => {
+  let served: Served;
+  let browser: Browser;
+  let dbFile: string;
+
+  beforeAll(async () => {
+    ensureRendererBuilt();
+    const dir = tmpDir();
+    const photos = path.join(dir, 'photos');
+    fs.mkdirSync(photos);
+    fs.copyFileSync(path.join(GENERAL, 'dog.jpg'), path.join(photos, 'dog.jpg'));
+    dbFile = path.join(dir, 'tabs.db');
+    auditInto(dbFile, photos);
+    served = await startServe(dbFile, 'two-tabs');
+    browser = await launchChromium();
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await served?.stop();
+  });
+
+  const open = async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(served.url);
+    await until('the queue', async () => (await page.$$('[data-testid=queue-row]')).length === 1);
+    await page.keyboard.press('Enter');
+    await until('the photo with its boxes', async () => (await page.$$('[data-testid=box]')).length > 0);
+    return page;
+  };
+
+  it("B's undo on a box A has changed since is refused; B shows A's change; the database keeps it", async () => {
+    const [a, b] = [await open(), await open()];
+    await b.keyboard.press(']');
+    const id = Number(await until('a selected box', () => b.getAttribute('[data-testid=box][data-selected=true]', 'data-id')));
+    const start = (await boxOf(b, id))!;
+    await b.keyboard.press('ArrowRight'); // B: version 1 → 2
+    await until('B saved', async () => (await saveState(b)) === 'saved');
+    await until("B's move shown in A", async () => (await boxOf(a, id))?.x === start.x + 1);
+    await a.click(`rect[data-box-id="${id}"]`);
+    await a.keyboard.press('ArrowDown'); // A: version 2 → 3
+    await until('A saved', async () => (await saveState(a)) === 'saved');
+    await until("A's move shown in B", async () => (await boxOf(b, id))?.y === start.y + 1);
+
+    await b.keyboard.press('Control+z'); // B's undo of its own move, made on version 1: stale
+    await until('B refused', async () => (await saveState(b)) === 'error');
+    expect(await b.textContent('[data-testid=save-status]')).toMatch(/changed elsewhere/);
+    await until('B reloaded', async () => {
+      const p = await boxOf(b, id);
+      return p?.x === start.x + 1 && p.y === start.y + 1;
+    });
+    const db = new Database(dbFile, { readonly: true });
+    const row = db.prepare('SELECT x, y, version FROM detections WHERE id = ?').get(id) as { x: number; y: number; version: number };
+    const n = db.prepare(`SELECT count(*) AS n FROM corrections WHERE detection_id = ?`).get(id) as { n: number };
+    db.close();
+    expect(row).toMatchObject({ version: 3 });
+    expect(n.n).toBe(2); // B's move and A's move; the refused undo left nothing
+    expect(Math.round((await boxOf(a, id))!.y)).toBe(Math.round(start.y + 1));
+  });
+});
