@@ -1,7 +1,10 @@
 // ESLint flat config. Besides the usual recommended sets, it enforces the process/layer boundaries:
 //   src/shared         contracts and domain types: no electron, no Node built-ins, nothing of ours outside shared
 //   src/main/engine    Electron-free engine (shared with the CLI): no electron, nothing from the shell,
-//   src/main/cli.ts    headless CLI                                preload or renderer (same for src/kliq)
+//   src/main/cli.ts    headless CLI                                preload or renderer
+//   src/main/**        never imports src/api-server
+//   src/kliq           the KLIQ API client: runs in Node and in browsers: no Node built-ins, only src/shared
+//   src/api-server     local KLIQ API server: src/kliq, src/shared, and of the engine only audit.ts (runAudit) and db (openDb)
 //   src/main/electron  the Electron shell, src/main/index.ts its entry: may import electron
 //   src/preload        sandboxed preload: electron only, no Node built-ins, nothing from main or renderer
 //   src/renderer       React UI: no electron, no Node built-ins, nothing from main or preload
@@ -31,6 +34,11 @@ const nodeBuiltins = (why) => ({
 const layers = (names, message) => ({
   patterns: [{ regex: `(^|/)\\.\\.(/.*)?/(${names.join('|')})(/|$)`, caseSensitive: true, message }],
 });
+
+const NO_API_SERVER = layers(
+  ['api-server'],
+  'Nothing under src/main imports the local API server (src/api-server); it is a separate program.',
+);
 
 /** Merges restriction sets into one `no-restricted-imports` setting (a later config object would replace, not merge). */
 const restrict = (...sets) => [
@@ -100,15 +108,20 @@ export default defineConfig(
       'no-restricted-imports': restrict(
         ELECTRON,
         nodeBuiltins('src/shared holds contracts and domain types only: no Node built-ins (it is also read by the renderer).'),
-        layers(['main', 'renderer', 'preload', 'kliq'], 'src/shared imports nothing of ours outside src/shared.'),
+        layers(['main', 'renderer', 'preload', 'kliq', 'api-server'], 'src/shared imports nothing of ours outside src/shared.'),
       ),
     },
   },
   {
-    files: ['src/main/engine/**', 'src/main/cli.ts', 'src/kliq/**'],
+    files: ['src/main/**'],
+    rules: { 'no-restricted-imports': restrict(ELECTRON, NO_API_SERVER) },
+  },
+  {
+    files: ['src/main/engine/**', 'src/main/cli.ts'],
     rules: {
       'no-restricted-imports': restrict(
         ELECTRON,
+        NO_API_SERVER,
         layers(
           ['electron', 'preload', 'renderer'],
           'The engine and the CLI run without Electron: nothing from the Electron shell, preload or renderer.',
@@ -117,12 +130,40 @@ export default defineConfig(
     },
   },
   {
+    files: ['src/kliq/**'],
+    languageOptions: { globals: { ...globals.es2021, ...globals.browser } },
+    rules: {
+      'no-restricted-imports': restrict(
+        ELECTRON,
+        nodeBuiltins('src/kliq runs in Node and in browsers: fetch and Web Crypto only, no Node built-ins.'),
+        layers(['main', 'renderer', 'preload', 'api-server'], 'src/kliq stands alone: it imports only itself and src/shared.'),
+      ),
+    },
+  },
+  {
+    files: ['src/api-server/**'],
+    rules: {
+      'no-restricted-imports': restrict(ELECTRON, layers(['renderer', 'preload'], 'The API server is headless: no renderer, no preload.'), {
+        patterns: [
+          {
+            regex: '(^|/)\\.\\.(/.*)?/main/(?!engine/audit(\\.ts)?$|engine/db(/index)?(\\.ts)?$)',
+            caseSensitive: true,
+            message: 'The API server reaches the engine through src/main/engine/audit (runAudit) and src/main/engine/db (openDb) only.',
+          },
+        ],
+      }),
+    },
+  },
+  {
     files: ['src/renderer/**'],
     rules: {
       'no-restricted-imports': restrict(
         ELECTRON,
         nodeBuiltins('The renderer is a sandboxed web page: no Node built-ins. Ask the main process through window.kliq.'),
-        layers(['main', 'preload'], 'The renderer never imports the main process or the preload: use window.kliq and src/shared types.'),
+        layers(
+          ['main', 'preload', 'api-server'],
+          'The renderer never imports the main process or the preload: use window.kliq and src/shared types.',
+        ),
       ),
     },
   },
@@ -139,6 +180,6 @@ export default defineConfig(
   {
     // The Electron shell and its entry.
     files: ['src/main/electron/**', 'src/main/index.ts'],
-    rules: { 'no-restricted-imports': 'off', 'no-restricted-syntax': 'off' },
+    rules: { 'no-restricted-imports': restrict(NO_API_SERVER), 'no-restricted-syntax': 'off' },
   },
 );
