@@ -180,7 +180,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     }
     const length = Number(req.headers['content-length']);
     if (length > MAX_UPLOAD_BYTES) {
-      await readBody(req, 0).catch(() => undefined); // drained, so the client reads the answer
+      await new Promise((resolve) => req.on('end', resolve).on('close', resolve).resume()); // drained: the client then reads the answer
       throw new HttpError(413, 'payload_too_large', `images are 20 MB at most (${length} bytes sent)`);
     }
     const body = await readBody(req, MAX_UPLOAD_BYTES).catch((err: unknown) => {

@@ -162,8 +162,14 @@ export class KliqHttp {
   setTokens(tokens: AuthTokens): void {
     this.accessToken = tokens.accessToken;
     this.refreshToken = tokens.refreshToken;
-    this.accessExpiresAt = Date.now() + tokens.expiresIn * 1000;
+    this.accessExpiresAt = Date.now() + KliqHttp.lifetime(tokens.expiresIn);
     this.opts.onTokens?.(tokens);
+  }
+
+  /** How long a token is used: its lifetime less a margin (10 %, 30 s at most), so none leaves about to expire. */
+  private static lifetime(expiresInSeconds: number): number {
+    const ms = expiresInSeconds * 1000;
+    return Math.max(0, ms - Math.min(30_000, ms / 10));
   }
 
   private canRenew(): boolean {
@@ -173,7 +179,7 @@ export class KliqHttp {
 
   private async bearer(): Promise<string | null> {
     if (this.opts.apiKey) return this.opts.apiKey;
-    const expired = this.accessExpiresAt !== null && Date.now() >= this.accessExpiresAt - 1000;
+    const expired = this.accessExpiresAt !== null && Date.now() >= this.accessExpiresAt;
     if ((!this.accessToken || expired) && this.canRenew()) await this.renew();
     return this.accessToken;
   }
@@ -196,8 +202,7 @@ export class KliqHttp {
             auth: false,
           });
           this.accessToken = t.access_token;
-          // renewed a little before the end, so a request never leaves with a token about to expire
-          this.accessExpiresAt = Date.now() + Math.max(0, t.expires_in * 1000 - Math.min(30_000, (t.expires_in * 1000) / 10));
+          this.accessExpiresAt = Date.now() + KliqHttp.lifetime(t.expires_in);
         }
       } finally {
         this.renewing = null;
