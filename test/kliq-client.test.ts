@@ -274,6 +274,26 @@ describe('errors, auth and isolation', () => {
     expect(calls).toEqual(['POST key', 'POST key', 'POST key', 'POST key']);
   });
 
+  test('timeoutMs bounds each attempt: a server slower than it (--latency-ms) is a KliqConnectionError after the retries', async () => {
+    const slow = await startApiServer({ tenants: [A], latencyMs: 300 });
+    try {
+      const retries: RetryInfo[] = [];
+      const impatient = new KliqClient({
+        baseUrl: `${slow.url}/v1`,
+        apiKey: A.apiKey,
+        timeoutMs: 50,
+        retryDelaysMs: [10],
+        onRetry: (r) => retries.push(r),
+      });
+      expect(await thrown(() => impatient.forTenant(A.id).locations.list())).toBeInstanceOf(KliqConnectionError);
+      expect(retries.map((r) => r.reason)).toEqual(['transport']);
+      const patient = new KliqClient({ baseUrl: `${slow.url}/v1`, apiKey: A.apiKey });
+      expect((await patient.forTenant(A.id).locations.list()).data).toEqual([]);
+    } finally {
+      await slow.close();
+    }
+  });
+
   test('transport errors are retried on the schedule, then raised as KliqConnectionError', async () => {
     const retries: RetryInfo[] = [];
     const dead = new KliqClient({
@@ -543,6 +563,17 @@ describe('webhooks', () => {
       // a re-signed timestamp without the secret cannot match
       const t = Math.floor(Date.now() / 1000) + 5;
       expect(await verifyWebhookSignature(d.body, d.signature.replace(/t=\d+/, `t=${t}`), hook.secret!)).toBe(false);
+      // CV-job events: a device result completes a job
+      const result = (fixture('seed-002-cv-job.json') as { result: never }).result;
+      const job = await alpha.cv.submitResult({ observationId: obs.id, model: 'yolox-nano-coco', result });
+      for (let i = 0; i < 200 && received.length < 3; i++) await new Promise((r) => setTimeout(r, 20));
+      const cvEvent = received[2];
+      expect(cvEvent.type).toBe('cv_job.completed');
+      expect(JSON.parse(cvEvent.body)).toMatchObject({
+        type: 'cv_job.completed',
+        data: { id: job.id, source: 'device', status: 'completed' },
+      });
+      expect(await verifyWebhookSignature(cvEvent.body, cvEvent.signature, hook.secret!)).toBe(true);
       await alpha.webhooks.delete(hook.id);
       expect((await alpha.webhooks.list()).data.map((h) => h.id)).not.toContain(hook.id);
       const bad = (await thrown(() =>
