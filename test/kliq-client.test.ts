@@ -396,7 +396,7 @@ describe('uploads and CV jobs', () => {
     expect((await alpha.cv.list({ observationId: obs.id })).data).toEqual([done]);
   });
 
-  test('an unknown model and `custom` (no local model) are 400s on the model field', async () => {
+  test('an unknown model and `custom` (no local model) are 400s on the model field; a job that cannot run ends failed', async () => {
     const loc = await alpha.locations.create({ name: 'x' });
     const obs = await alpha.observations.create({ locationId: loc.id, imageUrl: 'https://x.test/a.jpg' });
     for (const model of ['yolo-9000', 'custom']) {
@@ -404,6 +404,12 @@ describe('uploads and CV jobs', () => {
       expect(err).toBeInstanceOf(ValidationError);
       expect(err.fields.model).toBeDefined();
     }
+    // a remote image is never fetched by the local server: the job fails, with its error, and so does the observation
+    const job = await alpha.cv.start({ observationId: obs.id, model: 'damage-assessment-v1' });
+    const failed = await alpha.cv.waitForCompletion(job.id, { timeoutMs: 30_000, pollIntervalMs: 20 });
+    expect(failed).toMatchObject({ status: 'failed', result: null });
+    expect(failed.error).toMatch(/not an upload on this server/);
+    expect((await alpha.observations.get(obs.id)).status).toBe('failed');
   });
 
   test('uploads: a 21 MB file is a 413, a text file a 415 (by type or by content), an expired or forged URL a 403', async () => {

@@ -334,10 +334,18 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
 
   const server = http.createServer((req, res) => void handle(req, res));
   server.keepAliveTimeout = 5000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
+    });
+  } catch (err) {
+    await cv.close();
+    await webhooks.close();
+    store.close();
+    if (memory) fs.rmSync(uploadsDir, { recursive: true, force: true });
+    throw err;
+  }
   const port = (server.address() as AddressInfo).port;
   publicUrl = `http://127.0.0.1:${port}`;
   webhooks.resume();

@@ -234,9 +234,10 @@ export class KliqHttp {
       const headers: Record<string, string> = { Accept: 'application/json' };
       if (bodyText !== undefined) headers['Content-Type'] = 'application/json';
       if (idempotencyKey) headers['Idempotency-Key'] = idempotencyKey;
+      let sentToken: string | null = null;
       if (o.auth !== false) {
-        const token = await this.bearer();
-        if (token) headers.Authorization = `Bearer ${token}`;
+        sentToken = await this.bearer();
+        if (sentToken) headers.Authorization = `Bearer ${sentToken}`;
       }
       const timeout = AbortSignal.timeout(this.opts.timeoutMs ?? 30_000);
       const signal = o.signal ? AbortSignal.any([o.signal, timeout]) : timeout;
@@ -282,7 +283,8 @@ export class KliqHttp {
       if (status === 401 && o.auth !== false && !renewed && this.canRenew()) {
         renewed = true;
         await retry('token-refresh', status, 0);
-        await this.renew();
+        // another request may have renewed the token meanwhile: then just send again with the new one
+        if (this.accessToken === sentToken) await this.renew();
         continue;
       }
       if (status === 429 && rateRetries < maxRateRetries && (after ?? 0) <= (this.opts.maxRetryAfterMs ?? 60_000)) {
