@@ -29,6 +29,8 @@ export interface CvRunnerOptions {
   provider: ProviderChoice;
   /** file of an upload on this server for an imageUrl, or null when the image is not one */
   imageFile: (tenantId: string, imageUrl: string) => string | null;
+  /** Accept jobs but leave them queued (tests of restarts; maintenance). */
+  paused?: boolean;
 }
 
 export class CvRunner {
@@ -50,7 +52,7 @@ export class CvRunner {
   }
 
   kick(): void {
-    if (this.closed || this.running) return;
+    if (this.closed || this.running || this.o.paused) return;
     this.running = this.drain().finally(() => {
       this.running = null;
       // a job queued while the loop was finishing

@@ -45,6 +45,8 @@ export interface ApiServerOptions {
   /** Execution provider of CV jobs. Default 'cpu'. */
   provider?: ProviderChoice;
   webhookRetryDelaysMs?: number[];
+  /** Accept CV jobs but leave them queued until a server without this flag runs on the same db. */
+  cvPaused?: boolean;
 }
 
 export interface ApiServer {
@@ -92,6 +94,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     engineDbFile: memory ? ':memory:' : `${dbFile}.engine.db`,
     provider: opts.provider ?? 'cpu',
     imageFile: uploadFile,
+    paused: opts.cvPaused,
   });
 
   let publicUrl = '';
