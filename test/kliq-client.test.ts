@@ -20,6 +20,8 @@ import {
   ObservationSchema,
   RateLimitError,
   ServerError,
+  SyncEventSchema,
+  syncErrorEvent,
   UploadUrlRequestSchema,
   ValidationError,
   verifyWebhookSignature,
@@ -716,4 +718,17 @@ test('SyncEvent is a discriminated union consumers narrow with switch', () => {
     }
   });
   expect(seen).toEqual(['1/2', 'obs_1', 413, 1]);
+  for (const e of events) expect(SyncEventSchema.parse(JSON.parse(JSON.stringify(e)))).toEqual(e);
+  expect(SyncEventSchema.safeParse({ type: 'item', kind: 'photo' }).success).toBe(false);
+  const nf = syncErrorEvent(new NotFoundError('observation obs_1 not found', 404, 'req_1', 'not_found'), 'observation', 'o1');
+  expect(nf).toEqual({
+    type: 'error',
+    kind: 'observation',
+    localId: 'o1',
+    statusCode: 404,
+    code: 'not_found',
+    message: 'observation obs_1 not found',
+    retryable: false,
+  });
+  expect(syncErrorEvent(new KliqConnectionError('no response', 0)).retryable).toBe(true);
 });
