@@ -1,7 +1,10 @@
 // ESLint flat config. Besides the usual recommended sets, it enforces the process/layer boundaries:
 //   src/shared         contracts and domain types: no electron, no Node built-ins, nothing of ours outside shared
 //   src/main/engine    Electron-free engine (shared with the CLI): no electron, nothing from the shell,
-//   src/main/cli.ts    headless CLI                                preload or renderer (same for src/kliq)
+//   src/main/cli.ts    headless CLI                                preload or renderer
+//   src/main/**        never imports src/api-server
+//   src/kliq           the KLIQ API client: runs in Node and in browsers: no Node built-ins, only src/shared
+//   src/api-server     local KLIQ API server: src/kliq, src/shared, and of the engine only audit.ts (runAudit) and db (openDb)
 //   src/main/electron  the Electron shell, src/main/index.ts its entry: may import electron
 //   src/preload        sandboxed preload: electron only, no Node built-ins, nothing from main or renderer
 //   src/renderer       React UI: no electron, no Node built-ins, nothing from main or preload
@@ -118,7 +121,7 @@ export default defineConfig(
       'no-restricted-imports': restrict(
         ELECTRON,
         nodeBuiltins('src/shared holds contracts and domain types only: no Node built-ins (it is also read by the renderer).'),
-        layers(['main', 'renderer', 'preload', 'kliq'], 'src/shared imports nothing of ours outside src/shared.'),
+        layers(['main', 'renderer', 'preload', 'kliq', 'api-server'], 'src/shared imports nothing of ours outside src/shared.'),
       ),
     },
   },
@@ -163,20 +166,34 @@ export default defineConfig(
     },
   },
   {
-    // The KLIQ API client: Node and browser; imports only itself and src/shared.
+    // The KLIQ API client: Node and browsers (fetch and Web Crypto only); imports only itself and src/shared.
     files: ['src/kliq/**'],
+    languageOptions: { globals: { ...globals.es2021, ...globals.browser } },
     rules: {
       'no-restricted-imports': restrict(
         ELECTRON,
-        layers(['main', 'renderer', 'preload', 'api-server'], 'src/kliq imports only itself and src/shared.'),
+        nodeBuiltins('src/kliq runs in Node and in browsers: fetch and Web Crypto only, no Node built-ins.'),
+        layers(['main', 'renderer', 'preload', 'api-server'], 'src/kliq stands alone: it imports only itself and src/shared.'),
       ),
     },
   },
   {
-    // The local KLIQ API server (dev, tests, demos): may use src/kliq's wire schemas and the engine; nothing uses it.
+    // The local KLIQ API server (dev, tests, demos): its own program; reaches the engine through runAudit and openDb only.
     files: ['src/api-server/**'],
     rules: {
-      'no-restricted-imports': restrict(ELECTRON, layers(['renderer', 'preload', 'electron'], 'The API server has no UI or Electron.')),
+      'no-restricted-imports': restrict(
+        ELECTRON,
+        layers(['renderer', 'preload', 'electron'], 'The API server is headless: no UI, no Electron.'),
+        {
+          patterns: [
+            {
+              regex: '(^|/)\\.\\.(/.*)?/main/(?!engine/audit(\\.ts)?$|engine/db(/index)?(\\.ts)?$)',
+              caseSensitive: true,
+              message: 'The API server reaches the engine through src/main/engine/audit (runAudit) and src/main/engine/db (openDb) only.',
+            },
+          ],
+        },
+      ),
     },
   },
   {
@@ -185,7 +202,10 @@ export default defineConfig(
       'no-restricted-imports': restrict(
         ELECTRON,
         nodeBuiltins('The renderer is a sandboxed web page: no Node built-ins. Ask the main process through window.kliq.'),
-        layers(['main', 'preload'], 'The renderer never imports the main process or the preload: use window.kliq and src/shared types.'),
+        layers(
+          ['main', 'preload', 'api-server'],
+          'The renderer never imports the main process or the preload: use window.kliq and src/shared types.',
+        ),
       ),
     },
   },

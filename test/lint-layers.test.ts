@@ -33,13 +33,23 @@ test.each([
   ['src/main/engine/review.ts', "import { Outbox } from './db/outbox'; Outbox;", false],
   ['src/main/engine/rpc.ts', "import { EngineHost } from './host'; EngineHost;", false],
   // the KLIQ client stands alone; nothing in main uses the local API server; the shell never imports the preload
-  ['src/kliq/x.ts', "import { runAudit } from '../main/engine/audit'; runAudit;", true],
-  ['src/kliq/x.ts', "import { startApiServer } from '../api-server/server'; startApiServer;", true],
-  ['src/kliq/x.ts', "import { summarize } from '../shared/summary'; summarize;", false],
   ['src/main/engine/sync/x.ts', "import { startApiServer } from '../../../api-server/server'; startApiServer;", true],
-  ['src/main/cli.ts', "import { startApiServer } from '../api-server/server'; startApiServer;", true],
   ['src/main/electron/x.ts', "import { KLIQ_IPC } from '../../preload/api'; KLIQ_IPC;", true],
   ['src/main/electron/x.ts', "import { KLIQ_IPC } from '../../shared/ipc'; KLIQ_IPC;", false],
+  // the KLIQ client stands alone (Node and browsers); the API server is its own program
+  ['src/kliq/client.ts', "import crypto from 'node:crypto'; crypto;", true],
+  ['src/kliq/client.ts', "import { runAudit } from '../main/engine/audit'; runAudit;", true],
+  ['src/kliq/client.ts', "import { startApiServer } from '../api-server/server'; startApiServer;", true],
+  ['src/kliq/client.ts', "import { summarize } from '../shared/summary'; summarize;", false],
+  ['src/main/engine/x.ts', "import { startApiServer } from '../../api-server/server'; startApiServer;", true],
+  ['src/main/cli.ts', "import { startApiServer } from '../api-server/server'; startApiServer;", true],
+  ['src/main/serve.ts', "import { startApiServer } from '../api-server/server'; startApiServer;", true],
+  ['src/main/electron/x.ts', "import { startApiServer } from '../../api-server/server'; startApiServer;", true],
+  ['src/api-server/cv.ts', "import { runAudit } from '../main/engine/audit'; runAudit;", false],
+  ['src/api-server/cv.ts', "import { openDb } from '../main/engine/db'; openDb;", false],
+  ['src/api-server/cv.ts', "import { AuditStore } from '../main/engine/db/store'; AuditStore;", true],
+  ['src/api-server/cv.ts', "import { InferenceWorker } from '../main/engine/inference/client'; InferenceWorker;", true],
+  ['src/api-server/server.ts', "import { CvJobSchema } from '../kliq/wire'; CvJobSchema;", false],
   ['src/api-server/x.ts', "import { KliqClient } from '../kliq/client'; KliqClient;", false],
 ])('%s: %s → rejected: %s', async (file, code, expected) => {
   expect(await rejected(file, code)).toBe(expected);
