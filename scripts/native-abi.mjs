@@ -3,10 +3,11 @@
  * Packaging check: can the packaged app load its native modules under the target Electron?
  *
  * For every native file in a packaged app folder (electron-builder's appOutDir):
- *   - `.node` addons: N-API (exports `napi_register_module_v1` / `node_api_module_get_api_version_v1`,
- *     ABI-stable, load in any Electron) or built against one NODE_MODULE_VERSION (exports
- *     `node_register_module_v<N>`), which must equal the target Electron's. Anything else (static
- *     registration, not an addon at all) cannot be checked and is refused too.
+ *   - `.node` addons: N-API (exports `napi_register_module_v1` / `node_api_module_get_api_version_v1`
+ *     or imports `napi_module_register`: ABI-stable, loads in any Electron) or built against one
+ *     NODE_MODULE_VERSION (exports `node_register_module_v<N>`), which must equal the target
+ *     Electron's. Anything else (NODE_MODULE static registration, not an addon at all) cannot be
+ *     checked and is refused too.
  *   - `.node`, `.so`, `.dll`, `.dylib`: the binary format and CPU must be the target's (ELF/PE/Mach-O,
  *     x64/arm64), so a Linux better-sqlite3 never ends up in a Windows installer.
  *   - the addons the app needs for that platform and arch are present (see REQUIRED_ADDONS).
@@ -25,7 +26,9 @@ import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 
-const NAPI_SYMBOLS = ['napi_register_module_v1', 'node_api_module_get_api_version_v1'];
+// napi_register_module_v1 (NAPI_MODULE / NAPI_MODULE_INIT today), node_api_module_get_api_version_v1
+// (Node-API 9+), napi_module_register (the static registration older N-API headers compiled to).
+const NAPI_SYMBOLS = ['napi_register_module_v1', 'node_api_module_get_api_version_v1', 'napi_module_register'];
 const NODE_REGISTER = /node_register_module_v(\d+)/;
 const NATIVE_FILE = /\.(node|dll|dylib)$|\.so(\.\d+)*$/;
 

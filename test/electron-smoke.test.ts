@@ -65,6 +65,8 @@ describe('the desktop app (Electron window)', () => {
       const args = [ROOT];
       // No display (CI): Chromium's headless Ozone backend.
       if (process.platform === 'linux' && !process.env.DISPLAY) args.unshift('--ozone-platform=headless');
+      // Chromium refuses to start as root with its sandbox (CI containers).
+      if (process.getuid?.() === 0) args.unshift('--no-sandbox');
       const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'ELECTRON_RENDERER_URL')) as Record<string, string>;
       app = await _electron.launch({
         executablePath: electronBinary()!,

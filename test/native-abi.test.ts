@@ -76,6 +76,8 @@ describe('native module check (scripts/native-abi.mjs)', () => {
     expect(classifyAddon(fs.readFileSync(SHARP))).toEqual({ kind: 'napi' });
     expect(classifyAddon(fakeElf(['node_register_module_v150']))).toEqual({ kind: 'abi', moduleVersion: 150 });
     expect(classifyAddon(fakeElf(['sqlite3_extension_init']))).toEqual({ kind: 'unknown' });
+    expect(classifyAddon(fakeElf(['napi_module_register']))).toEqual({ kind: 'napi' }); // older N-API headers
+    expect(classifyAddon(fakeElf(['node_module_register']))).toEqual({ kind: 'unknown' }); // NODE_MODULE: version in data
   });
 
   it('reads platform and CPU from ELF, PE and Mach-O headers', () => {
