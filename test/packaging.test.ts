@@ -9,6 +9,7 @@
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { listPackage } from '@electron/asar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -251,4 +252,36 @@ describe('electron-builder --dir, linux x64, stand-in Electron', () => {
     expect(second.output).toMatch(/better_sqlite3\.node: not N-API, built for NODE_MODULE_VERSION \d+/);
     expect(second.output).toContain('npx @electron/rebuild -f -w better-sqlite3');
   }, 240_000);
+});
+
+describe('electron-builder.yml: the installers asked for (validated by the run above, which loads the whole file)', () => {
+  // js-yaml comes with electron-builder (no types: the shape is asserted below)
+  const yaml = createRequire(import.meta.url)('js-yaml') as { load(text: string): unknown };
+  const config = yaml.load(fs.readFileSync(path.join(ROOT, 'electron-builder.yml'), 'utf8')) as Record<string, Record<string, unknown>>;
+  const targets = (platform: string) =>
+    (config[platform].target as (string | { target: string; arch: string[] })[]).map((t) => (typeof t === 'string' ? { target: t } : t));
+
+  it('Windows: NSIS per user (no admin) and portable; Linux: AppImage and deb; macOS: dmg (arm64, see README)', () => {
+    expect(targets('win')).toEqual([
+      { target: 'nsis', arch: ['x64'] },
+      { target: 'portable', arch: ['x64'] },
+    ]);
+    expect(config.nsis).toMatchObject({ oneClick: false, perMachine: false, allowElevation: false });
+    expect(targets('linux')).toEqual([{ target: 'AppImage' }, { target: 'deb' }]);
+    expect(targets('mac')).toEqual([{ target: 'dmg', arch: ['arm64'] }]);
+  });
+
+  it('rebuilds native modules for Electron, checks them after packing, unpacks them, and sets the fuses', () => {
+    expect(config.npmRebuild).toBe(true);
+    expect(config.afterPack).toBe('./scripts/after-pack.mjs');
+    expect(config.asarUnpack).toEqual(expect.arrayContaining(['node_modules/better-sqlite3/**', 'node_modules/onnxruntime-node/**']));
+    expect(config.electronFuses).toMatchObject({
+      runAsNode: false,
+      enableNodeOptionsEnvironmentVariable: false,
+      enableNodeCliInspectArguments: false,
+      enableEmbeddedAsarIntegrityValidation: true,
+      onlyLoadAppFromAsar: true,
+    });
+    expect(config.electronVersion).toBe(ELECTRON_VERSION);
+  });
 });
