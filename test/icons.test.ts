@@ -4,11 +4,12 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { convertIcon, type IconFormat } from 'app-builder-lib/out/util/iconConverter';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EngineHost } from '../src/main/engine/rpc';
 import { serve, type Served } from '../src/main/serve';
-import { ROOT } from './helpers';
+import { ROOT, tmpDir } from './helpers';
 import { ensureRendererBuilt } from './ui-helpers';
 
 const BUILD = path.join(ROOT, 'build');
@@ -76,6 +77,30 @@ describe('app icon', () => {
       ic13: 256,
       ic14: 512,
     });
+  });
+
+  it("electron-builder takes each platform's configured icon as it is: no conversion (its converter is downloaded)", async () => {
+    const yml = fs.readFileSync(path.join(ROOT, 'electron-builder.yml'), 'utf8');
+    const configured = (platform: string) => new RegExp(`^${platform}:\\n(?:  .*\\n|\\s*\\n)*?  icon: (\\S+)`, 'm').exec(yml)?.[1];
+    const out = path.join(tmpDir('kliq-icons-'), 'converted');
+    const cases: [string, IconFormat, string][] = [
+      ['linux', 'set', 'build/icons'],
+      ['win', 'ico', 'build/icon.ico'],
+      ['mac', 'icns', 'build/icon.icns'],
+    ];
+    for (const [platform, format, file] of cases) {
+      expect(configured(platform), platform).toBe(file);
+      // the same call electron-builder's PlatformPackager.resolveIcon makes
+      const result = await convertIcon({ sources: [file], fallbackSources: [], roots: [BUILD, ROOT], format, outDir: out });
+      expect(result.isFallback).toBe(false);
+      const files = result.icons.map((i) => path.relative(ROOT, i.file));
+      expect(
+        files.every((f) => f.startsWith(file)),
+        `${platform}: ${files.join(', ')}`,
+      ).toBe(true);
+    }
+    expect(fs.existsSync(out)).toBe(false); // nothing was converted
+    fs.rmSync(path.dirname(out), { recursive: true, force: true });
   });
 
   describe('favicon of the served UI', () => {
