@@ -78,7 +78,10 @@ describe('the desktop app (Electron window)', () => {
       const page = await app.firstWindow();
       const errors: string[] = [];
       page.on('pageerror', (e) => errors.push(e.message));
+      await page.waitForLoadState('domcontentloaded');
       expect(await page.title()).toBe('KLIQ Audit');
+      // the React app rendered (the preload's window.kliq is there, or it would show an error)
+      await page.waitForSelector('[data-testid=nav-import]', { timeout: 30_000 });
 
       await page.click('[data-testid=nav-import]');
       await page.fill('[data-testid=import-paths]', GENERAL);
