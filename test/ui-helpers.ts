@@ -22,14 +22,42 @@ export const CHROMIUM_ARGS = [
 ];
 const CLI = path.join(ROOT, 'bin', 'kliq-audit.mjs');
 
-/** Builds main, preload and renderer (electron-vite) when out/renderer/index.html is missing. */
+/** What `npm run build` (electron-vite) writes; a missing one means out/ is absent or older than the sources' layout. */
+const BUILD_OUTPUTS = ['main/index.js', 'main/worker.js', 'preload/index.cjs', 'renderer/index.html', 'renderer/favicon.svg'];
+
+/**
+ * Builds main, preload and renderer (electron-vite) when one of its outputs is missing. Test files run
+ * in parallel processes: a lock directory keeps two of them from building into out/ at once.
+ */
 export function ensureRendererBuilt(): void {
-  if (fs.existsSync(path.join(ROOT, 'out', 'renderer', 'index.html'))) return;
-  execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'electron-vite', 'bin', 'electron-vite.js'), 'build'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'inherit'],
-    timeout: 240_000,
-  });
+  const built = () => BUILD_OUTPUTS.every((f) => fs.existsSync(path.join(ROOT, 'out', f)));
+  if (built()) return;
+  const lock = path.join(ROOT, 'test-results', '.build-lock');
+  fs.mkdirSync(path.dirname(lock), { recursive: true });
+  const deadline = Date.now() + 240_000;
+  for (;;) {
+    try {
+      fs.mkdirSync(lock);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      // A stale lock (a build killed mid-way) is taken over after 5 minutes.
+      const held = fs.statSync(lock, { throwIfNoEntry: false });
+      if (held && Date.now() - held.mtimeMs > 300_000) fs.rmSync(lock, { recursive: true, force: true });
+      if (Date.now() > deadline) throw new Error(`another test process has been building out/ for 4 minutes (${lock})`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+    }
+  }
+  try {
+    if (built()) return;
+    execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'electron-vite', 'bin', 'electron-vite.js'), 'build'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'inherit'],
+      timeout: 240_000,
+    });
+  } finally {
+    fs.rmSync(lock, { recursive: true, force: true });
+  }
 }
 
 /** A real audit (CPU, tiles 2 so the shelves have many boxes) into `db`. */
