@@ -594,6 +594,27 @@ describe('webhooks', () => {
   });
 });
 
+test('webhooks: a receiver that keeps failing gets the first try and one per retry delay, then no more', async () => {
+  const attempts: string[] = [];
+  const receiver = http.createServer((req, res) => {
+    attempts.push(String(req.headers['kliq-delivery-attempt']));
+    req.resume();
+    res.writeHead(503).end();
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  try {
+    const port = (receiver.address() as { port: number }).port;
+    await beta.webhooks.create({ url: `http://127.0.0.1:${port}/down`, events: ['observation.created'] });
+    const loc = await beta.locations.create({ name: 'Down' });
+    await beta.observations.create({ locationId: loc.id, imageUrl: 'https://x.test/d.jpg' });
+    for (let i = 0; i < 200 && attempts.length < 3; i++) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 300)); // the schedule (50, 100 ms) is used up
+    expect(attempts).toEqual(['1', '2', '3']);
+  } finally {
+    await new Promise((r) => receiver.close(r));
+  }
+});
+
 describe('idempotency, rate limits, faults, restarts', () => {
   test('the same Idempotency-Key and body return the first response; another body is a 422', async () => {
     const a = await alpha.locations.create({ name: 'Idem' }, { idempotencyKey: 'idem-1' });
