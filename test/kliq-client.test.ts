@@ -296,6 +296,28 @@ describe('errors, auth and isolation', () => {
     }
   });
 
+  test('a 500 of the server (--fault-rate 1) is a ServerError with code and requestId; a POST without a key is not retried', async () => {
+    const broken = await startApiServer({ tenants: [A], faultRate: 1, faultSeed: 3 }); // seed 3: the first two faults are 500s
+    try {
+      const retries: RetryInfo[] = [];
+      const c = new KliqClient({
+        baseUrl: `${broken.url}/v1`,
+        apiKey: A.apiKey,
+        idempotencyKeys: false,
+        ...FAST,
+        onRetry: (r) => retries.push(r),
+      });
+      const err = await thrown(() => c.forTenant(A.id).locations.create({ name: 'x' }));
+      expect(err).toBeInstanceOf(ServerError);
+      expect(err).toMatchObject({ statusCode: 500, code: 'injected_fault' });
+      expect(err.requestId).toMatch(/^req_/);
+      expect(retries).toEqual([]);
+      expect(broken.stats.faults).toBe(1);
+    } finally {
+      await broken.close();
+    }
+  });
+
   test('transport errors are retried on the schedule, then raised as KliqConnectionError', async () => {
     const retries: RetryInfo[] = [];
     const dead = new KliqClient({
