@@ -296,6 +296,28 @@ describe('errors, auth and isolation', () => {
     }
   });
 
+  test('a 500 of the server (--fault-rate 1) is a ServerError with code and requestId; a POST without a key is not retried', async () => {
+    const broken = await startApiServer({ tenants: [A], faultRate: 1, faultSeed: 3 }); // seed 3: the first two faults are 500s
+    try {
+      const retries: RetryInfo[] = [];
+      const c = new KliqClient({
+        baseUrl: `${broken.url}/v1`,
+        apiKey: A.apiKey,
+        idempotencyKeys: false,
+        ...FAST,
+        onRetry: (r) => retries.push(r),
+      });
+      const err = await thrown(() => c.forTenant(A.id).locations.create({ name: 'x' }));
+      expect(err).toBeInstanceOf(ServerError);
+      expect(err).toMatchObject({ statusCode: 500, code: 'injected_fault' });
+      expect(err.requestId).toMatch(/^req_/);
+      expect(retries).toEqual([]);
+      expect(broken.stats.faults).toBe(1);
+    } finally {
+      await broken.close();
+    }
+  });
+
   test('transport errors are retried on the schedule, then raised as KliqConnectionError', async () => {
     const retries: RetryInfo[] = [];
     const dead = new KliqClient({
@@ -592,6 +614,27 @@ describe('webhooks', () => {
       await new Promise((r) => receiver.close(r));
     }
   });
+});
+
+test('webhooks: a receiver that keeps failing gets the first try and one per retry delay, then no more', async () => {
+  const attempts: string[] = [];
+  const receiver = http.createServer((req, res) => {
+    attempts.push(String(req.headers['kliq-delivery-attempt']));
+    req.resume();
+    res.writeHead(503).end();
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  try {
+    const port = (receiver.address() as { port: number }).port;
+    await beta.webhooks.create({ url: `http://127.0.0.1:${port}/down`, events: ['observation.created'] });
+    const loc = await beta.locations.create({ name: 'Down' });
+    await beta.observations.create({ locationId: loc.id, imageUrl: 'https://x.test/d.jpg' });
+    for (let i = 0; i < 200 && attempts.length < 3; i++) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 300)); // the schedule (50, 100 ms) is used up
+    expect(attempts).toEqual(['1', '2', '3']);
+  } finally {
+    await new Promise((r) => receiver.close(r));
+  }
 });
 
 describe('idempotency, rate limits, faults, restarts', () => {

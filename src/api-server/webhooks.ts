@@ -86,6 +86,14 @@ export class WebhookDispatcher {
 
   private async attempt(row: DeliveryRow): Promise<void> {
     let error: string | null = null;
+    const db = this.store.db;
+    if (!db.open) return;
+    const live = db.prepare('SELECT 1 FROM resources WHERE id = (SELECT webhook_id FROM webhook_deliveries WHERE id = ?)').get(row.id);
+    if (!live) {
+      // the subscription was deleted: its pending deliveries stop
+      db.prepare("UPDATE webhook_deliveries SET state = 'cancelled' WHERE id = ?").run(row.id);
+      return;
+    }
     if (!deliverableUrl(row.url)) error = 'refused: only https URLs and http://127.0.0.1 are delivered to';
     else {
       try {
@@ -112,7 +120,6 @@ export class WebhookDispatcher {
     }
     if (this.closed && error) return; // left pending: resumed at the next start
     row.attempts++;
-    const db = this.store.db;
     if (!db.open) return;
     if (!error) {
       db.prepare("UPDATE webhook_deliveries SET state = 'delivered', attempts = ?, last_error = NULL WHERE id = ?").run(
