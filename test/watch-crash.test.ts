@@ -44,7 +44,8 @@ function state(dbFile: string) {
     const jobs = db.prepare(`SELECT count(*) AS n FROM cv_jobs WHERE status = 'completed'`).get() as { n: number };
     const dupes = db
       .prepare(
-        `SELECT count(*) AS n FROM (SELECT observation_id FROM cv_jobs WHERE status = 'completed' GROUP BY observation_id HAVING count(*) > 1)`,
+        `SELECT count(*) AS n FROM (SELECT observation_id FROM cv_jobs WHERE status = 'completed'
+         GROUP BY observation_id HAVING count(*) > 1)`,
       )
       .get() as { n: number };
     return { obs, completedJobs: jobs.n, duplicated: dupes.n };
