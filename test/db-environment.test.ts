@@ -62,6 +62,28 @@ describe('environment errors', () => {
     db.close();
   });
 
+  // a real read-only file system: a read-only bind mount in a private mount namespace (root only)
+  const canMountReadOnly =
+    spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', 'mount --bind -o ro / /mnt'], { encoding: 'utf8' }).status === 0;
+  it.skipIf(!canMountReadOnly)('a database on a read-only file system: exit 2, it says so (needs unshare -m: root)', async () => {
+    const dir = tmpDir();
+    const dbFile = path.join(dir, 'ro.db');
+    expect(audit([path.join(GENERAL, 'dog.jpg'), '--db', dbFile]).status).toBe(0);
+    const before = fs.readFileSync(dbFile);
+    const cmd = [process.execPath, CLI, 'audit', path.join(GENERAL, 'eagle.jpg'), '--db', dbFile, '--provider', 'cpu']
+      .map((a) => `'${a}'`)
+      .join(' ');
+    const r = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', `mount --bind -o ro '${dir}' '${dir}' && exec ${cmd}`], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(r.stderr).not.toMatch(/This is a bug/);
+    expect(r.stderr).toMatch(/read-only \(a read-only file system\)\. Make it writable, or pass another --db/);
+    expect(r.status).toBe(2);
+    expect(fs.readFileSync(dbFile).equals(before)).toBe(true);
+  });
+
   it('a damaged database: exit 2, it says so and what to do', async () => {
     const dir = tmpDir();
     const dbFile = path.join(dir, 'damaged.db');

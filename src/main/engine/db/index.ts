@@ -105,6 +105,23 @@ export function migrate(db: Db, migrations: readonly Migration[] = allMigrations
   return db.pragma('user_version', { simple: true }) as number;
 }
 
+/** Why a database file (or its folder, where SQLite writes its -wal and -shm files) cannot be written, or null. */
+function readOnlyReason(file: string): string | null {
+  for (const [what, target] of [
+    ['the database file', file],
+    ['its folder', path.dirname(path.resolve(file))],
+  ] as const) {
+    if (!fs.existsSync(target)) continue;
+    try {
+      fs.accessSync(target, fs.constants.W_OK);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      return `${what} is read-only (${code === 'EROFS' ? 'a read-only file system' : 'no write permission'})`;
+    }
+  }
+  return null;
+}
+
 /** Opens (creating if needed) the app database: WAL, foreign keys on, migrated to the latest schema. */
 export function openDb(file: string, opts: { readonly?: boolean } = {}): Db {
   if (file !== ':memory:') {
@@ -133,6 +150,12 @@ export function openDb(file: string, opts: { readonly?: boolean } = {}): Db {
   } catch (err) {
     db?.close();
     if (err instanceof ConfigError) throw err;
+    const readonly = !opts.readonly && file !== ':memory:' ? readOnlyReason(file) : null;
+    if (readonly) {
+      throw new ConfigError(
+        `cannot open the database ${file}: ${readonly}. Make it writable, or pass another --db (completed photos are kept).`,
+      );
+    }
     throw new ConfigError(`cannot open the database ${file}: ${(err as Error).message}. Check the path, or pass another --db.`);
   }
   return db;
