@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { migrate, openDb } from '../src/main/engine/db';
 import { migrations } from '../src/main/engine/db/migrations';
 import { Outbox } from '../src/main/engine/db/outbox';
-import { tmpDir } from './helpers';
+import { tmpDir } from './tmp';
 
 const fresh = () => openDb(path.join(tmpDir(), 'outbox.db'));
 
