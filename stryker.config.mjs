@@ -8,7 +8,8 @@ export default {
   testRunner: 'vitest',
   vitest: { configFile: 'vitest.mutation.config.ts' },
   checkers: ['typescript'],
-  tsconfigFile: 'tsconfig.json',
+  // the mutated modules and their unit tests only: each type check of a mutant is 3× faster than the whole project
+  tsconfigFile: 'tsconfig.mutation.json',
   mutate: [
     'src/main/engine/geometry.ts',
     'src/main/engine/inference/decode.ts',
@@ -18,7 +19,8 @@ export default {
   ],
   coverageAnalysis: 'perTest',
   concurrency: 2,
-  ignoreStatic: true,
+  // static mutants (QUEUE_ORDER, YOLOX_STRIDES: evaluated when the module loads) are few and the unit tests fast: test them too
+  ignoreStatic: false,
   reporters: ['clear-text', 'progress', 'html', 'json'],
   htmlReporter: { fileName: 'reports/mutation/mutation.html' },
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },

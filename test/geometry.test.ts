@@ -114,6 +114,7 @@ describe('IoU and IoS, exact values', () => {
     expect(ios(box(0, 1, 5, 0, 25, 10), box(0, 1, 0, 0, 10, 10))).toBe(0.5);
     expect(ios(box(0, 1, 0, 0, 10, 20), box(0, 1, 4, 5, 12, 30))).toBe(90 / 200);
     expect(ios(box(0, 1, 10, 10, 20, 20), box(0, 1, 0, 0, 100, 100))).toBe(1);
+    expect(ios(box(0, 1, 0, 0, 100, 100), box(0, 1, 10, 10, 20, 20))).toBe(1);
     expect(ios(box(0, 1, 0, 0, 10, 10), box(0, 1, 20, 20, 30, 30))).toBe(0);
     expect(ios(box(0, 1, 0, 0, 10, 10), box(0, 1, 20, 0, 30, 10))).toBe(0);
     expect(ios(box(0, 1, 0, 0, 10, 10), box(0, 1, 0, 20, 10, 30))).toBe(0);

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDb, type Db } from '../src/main/engine/db';
 import { QUEUE_ORDER, queueKeysSql, queueWhere } from '../src/main/engine/db/queries';
 import type { QueueFilter, QueueSort } from '../src/shared/rpc';
@@ -14,10 +14,13 @@ import type { QueueFilter, QueueSort } from '../src/shared/rpc';
  * o3     Store B   /p/b.jpg   completed  flagged     yolo11  v1     :02      can .6, bottle .25 drawn (can .1)
  * o4     —         /p/d.jpg   pending    unreviewed  —       —      :02      no job
  * o5     Store B   /p/a.jpg   failed     unreviewed  yolox   —      :04      a job without boxes
+ *
+ * Made again for each test (in memory, a few ms), in beforeEach rather than beforeAll: an error there fails
+ * the test, so a mutant of queueKeysSql breaking the fixture is reported killed, not survived.
  */
 let db: Db;
 
-beforeAll(() => {
+beforeEach(() => {
   db = openDb(':memory:');
   const t = '2026-01-01T00:00:00.000Z';
   const loc = db.prepare('INSERT INTO locations (id, name, created_at, updated_at) VALUES (?, ?, ?, ?)');
@@ -71,7 +74,7 @@ beforeAll(() => {
   db.exec(`UPDATE observations SET ${queueKeysSql('observations.current_job_id')}`);
 });
 
-afterAll(() => db.close());
+afterEach(() => db.close());
 
 const ids = (filter: QueueFilter, sort: QueueSort = 'path') => {
   const w = queueWhere(filter);
