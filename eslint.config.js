@@ -77,7 +77,18 @@ const noDynamicElectron = [
 
 export default defineConfig(
   {
-    ignores: ['out/**', 'dist/**', 'release/**', 'node_modules/**', 'coverage/**', 'test-results/**', '.bench/**', 'build/**'],
+    ignores: [
+      'out/**',
+      'dist/**',
+      'release/**',
+      'node_modules/**',
+      'coverage/**',
+      'test-results/**',
+      '.bench/**',
+      'build/**',
+      '.stryker-tmp/**',
+      'reports/**',
+    ],
   },
 
   js.configs.recommended,

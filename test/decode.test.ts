@@ -3,55 +3,10 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { decodeUltralytics, decodeYolox } from '../src/main/engine/inference/decode';
-import { iou, letterboxFor, nms, unletterbox, type RawBox } from '../src/main/engine/geometry';
+import { iou, nms } from '../src/main/engine/geometry';
 import { preparePhotoTensor, probePhoto } from '../src/main/engine/ingest/photo';
 import { parseUltralyticsNames, readOnnxMetadata } from '../src/main/engine/models/onnx-metadata';
 import { GENERAL, SHARED_MODELS } from './helpers';
-
-const box = (classId: number, score: number, x1: number, y1: number, x2: number, y2: number): RawBox => ({
-  classId,
-  score,
-  x1,
-  y1,
-  x2,
-  y2,
-});
-
-describe('NMS and letterbox', () => {
-  it('suppresses overlaps within a class, keeps them across classes, caps the count', () => {
-    const boxes = [box(0, 0.9, 0, 0, 10, 10), box(0, 0.8, 1, 1, 11, 11), box(1, 0.7, 1, 1, 11, 11), box(0, 0.6, 50, 50, 60, 60)];
-    expect(iou(boxes[0], boxes[1])).toBeGreaterThan(0.45);
-    expect(nms(boxes, 0.45, 100).map((b) => b.score)).toEqual([0.9, 0.7, 0.6]);
-    expect(nms(boxes, 0.45, 2).map((b) => b.score)).toEqual([0.9, 0.7]);
-  });
-
-  it('places the photo top-left for YOLOX and centred for Ultralytics, and maps boxes back', () => {
-    const y = letterboxFor('yolox', 800, 400, 416, 416);
-    expect(y).toMatchObject({ scale: 0.52, padX: 0, padY: 0, resizedWidth: 416, resizedHeight: 208 });
-    const u = letterboxFor('ultralytics', 800, 400, 416, 416);
-    expect(u).toMatchObject({ padX: 0, padY: 104, resizedHeight: 208 });
-    const back = unletterbox(box(0, 1, 52, 104 + 52, 104, 104 + 104), u);
-    expect([back.x1, back.y1, back.x2, back.y2]).toEqual([100, 100, 200, 200]);
-    expect(unletterbox(box(0, 1, -5, -5, 500, 500), u)).toMatchObject({ x1: 0, y1: 0, x2: 800, y2: 400 });
-  });
-
-  it('decodes a YOLOX grid cell with stride and exp', () => {
-    const rows = 52 * 52 + 26 * 26 + 13 * 13;
-    const out = new Float32Array(rows * 7); // 2 classes
-    const r = 52 * 52 + 3 * 26 + 5; // stride 16, gx 5, gy 3
-    out.set([0.5, 0.5, Math.log(2), Math.log(4), 0.9, 0.1, 1.0], r * 7);
-    const boxes = decodeYolox(out, { inputWidth: 416, inputHeight: 416, numClasses: 2, confThreshold: 0.25 });
-    expect(boxes).toHaveLength(1);
-    const b = boxes[0];
-    expect(b.classId).toBe(1);
-    expect(b.score).toBeCloseTo(0.9, 6);
-    // centre ((5 + 0.5) * 16, (3 + 0.5) * 16) = (88, 56), size (2 * 16, 4 * 16)
-    [b.x1, b.y1, b.x2, b.y2].forEach((v, i) => expect(v).toBeCloseTo([72, 24, 104, 88][i], 4));
-    expect(() => decodeYolox(out.subarray(7), { inputWidth: 416, inputHeight: 416, numClasses: 2, confThreshold: 0.25 })).toThrow(
-      /YOLOX output/,
-    );
-  });
-});
 
 describe('ONNX metadata', () => {
   it('reads the Ultralytics names and imgsz of the v8-layout model, and none from the raw model', () => {

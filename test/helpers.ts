@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BoundingBox, Detection } from '../src/shared/domain';
@@ -15,9 +14,7 @@ if (!fs.existsSync(PHOTOS)) {
   throw new Error(`tests need ../shared beside the project (looked for ${PHOTOS})`);
 }
 
-export function tmpDir(prefix = 'kliq-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-}
+export { tmpDir } from './tmp';
 
 export function iouBox(a: BoundingBox, b: BoundingBox): number {
   const ix = Math.max(0, Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x));
