@@ -68,6 +68,32 @@ export async function serve(opts: ServeOptions): Promise<Served> {
   const allowedHosts = () => new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
   const origins = () => new Set([`http://127.0.0.1:${port}`, `http://localhost:${port}`]);
 
+  /** Pixels only from the file that was audited, streamed from the handle that was checked (see engine/photo-file.ts). */
+  const sendPhoto = async (id: string, head: boolean, res: http.ServerResponse) => {
+    let photo;
+    try {
+      photo = await opts.host.openPhoto(id);
+    } catch {
+      res.writeHead(500).end('cannot read the photo');
+      return;
+    }
+    if (!photo.ok) {
+      res.writeHead(photo.status, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' }).end(photo.message);
+      return;
+    }
+    // cacheable: what the browser keeps are the bytes that passed the check (the audited photo)
+    res.writeHead(200, { 'Content-Type': photo.mimeType, 'Content-Length': photo.size, 'Cache-Control': 'private, max-age=3600' });
+    if (head) {
+      await photo.close();
+      res.end();
+      return;
+    }
+    const stream = photo.stream();
+    stream.on('error', () => res.destroy());
+    res.on('close', () => stream.destroy());
+    stream.pipe(res);
+  };
+
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     res.setHeader('X-Content-Type-Options', 'nosniff');
@@ -86,21 +112,7 @@ export async function serve(opts: ServeOptions): Promise<Served> {
         res.writeHead(401).end('token required');
         return;
       }
-      const row = opts.host.photoFile(photo[1]);
-      // only files that were decoded as photos: a failed import of any other file is never served
-      if (!row || !row.mimeType) {
-        res.writeHead(404).end('no such photo');
-        return;
-      }
-      const stream = fs.createReadStream(row.path);
-      stream.on('error', () => {
-        if (!res.headersSent) res.writeHead(410).end('the photo file is gone (moved or deleted)');
-        else res.destroy();
-      });
-      stream.once('open', () => {
-        res.writeHead(200, { 'Content-Type': row.mimeType!, 'Cache-Control': 'private, max-age=3600' });
-        stream.pipe(res);
-      });
+      void sendPhoto(photo[1], req.method === 'HEAD', res);
       return;
     }
     // the built renderer: static files, no data in them

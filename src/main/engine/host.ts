@@ -8,6 +8,7 @@ import { openDb, type Db } from './db';
 import { ReviewService } from './review';
 import { ImportManager } from './imports';
 import { loadManifest } from './models/manifest';
+import { PhotoFiles, type PhotoPixels, type PhotoRefused } from './photo-file';
 import type { EngineService } from './service';
 import type { EngineEvent } from '../../shared/rpc';
 import type { ProviderChoice } from '../../shared/domain';
@@ -26,7 +27,7 @@ export class EngineHost {
   readonly imports: ImportManager;
   private readonly services: EngineService[];
   private readonly listeners = new Set<(e: EngineEvent) => void>();
-  private readonly photoStmt;
+  private readonly photos: PhotoFiles;
   private state: 'open' | 'started' | 'closed' = 'open';
 
   /** Opens the database file (created and migrated when needed) and builds the host on it; close() closes it. */
@@ -61,10 +62,7 @@ export class EngineHost {
     });
     this.imports = new ImportManager(db, emit, { provider: opts.provider });
     this.services = [this.imports];
-    this.photoStmt = db.prepare<
-      [string],
-      { source_path: string; mime_type: string | null; bytes: number | null; file_mtime_ms: number | null }
-    >('SELECT source_path, mime_type, bytes, file_mtime_ms FROM observations WHERE id = ?');
+    this.photos = new PhotoFiles(db);
   }
 
   /** Starts the long-lived services. */
@@ -89,12 +87,12 @@ export class EngineHost {
   }
 
   /**
-   * The file behind a photo id, for the hosts that serve pixels (serve's /photo, Electron's kliq-photo:),
-   * with the size and mtime it had when it was audited: a host serves the file only while they still match.
+   * A photo's pixels for the hosts that serve them (serve's /photo, Electron's kliq-photo:): the file
+   * opened once and checked on its handle against what was audited (size and mtime, else sha256), or
+   * why not: 'not-found' (404), 'changed' (409: re-import it), 'gone' (410). See ./photo-file.ts.
    */
-  photoFile(observationId: string): { path: string; mimeType: string | null; bytes: number | null; mtimeMs: number | null } | null {
-    const row = this.photoStmt.get(observationId);
-    return row ? { path: row.source_path, mimeType: row.mime_type, bytes: row.bytes, mtimeMs: row.file_mtime_ms } : null;
+  openPhoto(observationId: string): Promise<PhotoPixels | PhotoRefused> {
+    return this.photos.open(observationId);
   }
 
   onEvent(listener: (e: EngineEvent) => void): () => void {

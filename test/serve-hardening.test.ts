@@ -1,0 +1,133 @@
+/**
+ * `kliq-audit serve` hardening (issue #11): photo pixels only from the file that was audited, a token
+ * kept per database, and back-pressure per connection.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDb, type Db } from '../src/main/engine/db';
+import { runAudit } from '../src/main/engine/audit';
+import { EngineHost } from '../src/main/engine/host';
+import { serve, type Served } from '../src/main/serve';
+import { GENERAL, tmpDir } from './helpers';
+
+let dir: string;
+let photos: string;
+let dbFile: string;
+let db: Db;
+let host: EngineHost;
+let renderer: string;
+
+const NAMES = ['dog.jpg', 'person.jpg', 'eagle.jpg', 'fruits.jpg', 'giraffe.jpg'];
+
+beforeAll(async () => {
+  dir = tmpDir('kliq-serve-');
+  photos = path.join(dir, 'photos');
+  fs.mkdirSync(photos);
+  for (const n of NAMES) {
+    fs.copyFileSync(path.join(GENERAL, n), path.join(photos, n));
+    fs.chmodSync(path.join(photos, n), 0o644);
+  }
+  dbFile = path.join(dir, 'serve.db');
+  db = openDb(dbFile);
+  await runAudit({ paths: [photos], db, provider: 'cpu' });
+  host = new EngineHost(db, { user: 'rep_jane' });
+  renderer = path.join(dir, 'renderer');
+  fs.mkdirSync(renderer);
+  fs.writeFileSync(path.join(renderer, 'index.html'), '<!doctype html><title>t</title>');
+}, 120_000);
+afterAll(() => {
+  db.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const photoId = (file: string) =>
+  (db.prepare('SELECT id FROM observations WHERE source_path = ?').get(path.join(photos, file)) as { id: string }).id;
+const recordedMtime = (id: string) =>
+  (db.prepare('SELECT file_mtime_ms FROM observations WHERE id = ?').get(id) as { file_mtime_ms: number | null }).file_mtime_ms;
+
+describe('photo pixels: only the file that was audited (serve /photo and the engine door kliq-photo: uses)', () => {
+  let served: Served;
+  let base: string;
+  beforeAll(async () => {
+    served = await serve({ host, rendererDir: renderer, port: 0 });
+    base = `http://127.0.0.1:${served.port}`;
+  });
+  afterAll(() => served.close());
+  const get = (id: string, method = 'GET') => fetch(`${base}/photo/${id}?token=${served.token}`, { method });
+
+  it('serves the audited file as it was', async () => {
+    const id = photoId('dog.jpg');
+    const res = await get(id);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('image/jpeg');
+    expect(Buffer.from(await res.arrayBuffer()).equals(fs.readFileSync(path.join(GENERAL, 'dog.jpg')))).toBe(true);
+    expect((await get(id, 'HEAD')).status).toBe(200);
+  });
+
+  it('refuses a photo replaced by a symlink to another file: 409, none of its bytes', async () => {
+    const id = photoId('dog.jpg');
+    const secret = path.join(dir, 'shadow.txt');
+    fs.writeFileSync(secret, 'root:$6$secret-hash:19000:0:99999:7:::\n');
+    const file = path.join(photos, 'dog.jpg');
+    fs.rmSync(file);
+    fs.symlinkSync(secret, file);
+    const res = await get(id);
+    expect(res.status).toBe(409);
+    const body = await res.text();
+    expect(body).not.toContain('secret-hash');
+    expect(body).toMatch(/changed since it was audited: re-import it/);
+    expect((await get(id, 'HEAD')).status).toBe(409);
+    expect(await host.openPhoto(id)).toMatchObject({ ok: false, reason: 'changed', status: 409 });
+  });
+
+  it('refuses a photo replaced by another JPEG (409), and a deleted one (410)', async () => {
+    const id = photoId('person.jpg');
+    fs.copyFileSync(path.join(GENERAL, 'eagle.jpg'), path.join(photos, 'person.jpg'));
+    expect((await get(id)).status).toBe(409);
+    expect(await host.openPhoto(id)).toMatchObject({ ok: false, reason: 'changed' });
+
+    const gone = photoId('eagle.jpg');
+    fs.rmSync(path.join(photos, 'eagle.jpg'));
+    const res = await get(gone);
+    expect(res.status).toBe(410);
+    expect(await res.text()).toMatch(/gone/);
+    expect(await host.openPhoto(gone)).toMatchObject({ ok: false, reason: 'gone', status: 410 });
+  });
+
+  it('a touched photo (same content, new mtime) is checked by sha256, served, and its new mtime recorded', async () => {
+    const id = photoId('fruits.jpg');
+    const file = path.join(photos, 'fruits.jpg');
+    const before = recordedMtime(id);
+    const later = new Date((before ?? Date.now()) + 86_400_000);
+    fs.utimesSync(file, later, later);
+    const res = await get(id);
+    expect(res.status).toBe(200);
+    expect(Buffer.from(await res.arrayBuffer()).equals(fs.readFileSync(path.join(GENERAL, 'fruits.jpg')))).toBe(true);
+    expect(recordedMtime(id)).toBe(Math.floor(fs.statSync(file).mtimeMs));
+    expect(recordedMtime(id)).not.toBe(before);
+
+    // same size and a new mtime but other bytes: refused
+    const bytes = fs.readFileSync(file);
+    bytes[bytes.length - 10] ^= 0xff;
+    fs.writeFileSync(file, bytes);
+    expect((await get(id)).status).toBe(409);
+  });
+
+  it('a photo audited before mtimes were recorded is checked by sha256', async () => {
+    const id = photoId('giraffe.jpg');
+    db.prepare('UPDATE observations SET file_mtime_ms = NULL WHERE id = ?').run(id);
+    const res = await get(id);
+    expect(res.status).toBe(200);
+    expect(Buffer.from(await res.arrayBuffer()).equals(fs.readFileSync(path.join(GENERAL, 'giraffe.jpg')))).toBe(true);
+    expect(recordedMtime(id)).toBe(Math.floor(fs.statSync(path.join(photos, 'giraffe.jpg')).mtimeMs));
+
+    db.prepare('UPDATE observations SET file_mtime_ms = NULL WHERE id = ?').run(id);
+    const file = path.join(photos, 'giraffe.jpg');
+    const bytes = fs.readFileSync(file);
+    bytes[100] ^= 0xff;
+    fs.writeFileSync(file, bytes);
+    expect((await get(id)).status).toBe(409);
+    expect(recordedMtime(id)).toBeNull();
+  });
+});
