@@ -131,3 +131,32 @@ describe('photo pixels: only the file that was audited (serve /photo and the eng
     expect(recordedMtime(id)).toBeNull();
   });
 });
+
+describe('the serve token is kept per database', () => {
+  it('two starts on the same database give the same token; newToken replaces it; /session tells which is valid', async () => {
+    const first = await serve({ host, rendererDir: renderer, port: 0 });
+    await first.close();
+    const second = await serve({ host, rendererDir: renderer, port: 0 });
+    expect(second.token).toBe(first.token);
+    expect(second.url).toContain(`?token=${first.token}`);
+    const base = `http://127.0.0.1:${second.port}`;
+    expect((await fetch(`${base}/session?token=${second.token}`)).status).toBe(204);
+    expect((await fetch(`${base}/session?token=nope`)).status).toBe(401);
+    expect((await fetch(`${base}/session`)).status).toBe(401);
+    await second.close();
+
+    const rotated = await serve({ host, rendererDir: renderer, port: 0, newToken: true });
+    expect(rotated.token).not.toBe(first.token);
+    expect(rotated.token.length).toBeGreaterThanOrEqual(32);
+    const b2 = `http://127.0.0.1:${rotated.port}`;
+    expect((await fetch(`${b2}/session?token=${first.token}`)).status).toBe(401);
+    expect((await fetch(`${b2}/session?token=${rotated.token}`)).status).toBe(204);
+    expect((await fetch(`${b2}/photo/${photoId('dog.jpg')}?token=${first.token}`)).status).toBe(401);
+    await rotated.close();
+    const again = await serve({ host, rendererDir: renderer, port: 0 });
+    expect(again.token).toBe(rotated.token);
+    await again.close();
+    // kept in the database file itself
+    expect(db.prepare("SELECT value FROM settings WHERE key = 'serve_token'").get()).toEqual({ value: rotated.token });
+  });
+});

@@ -1,7 +1,9 @@
 /**
  * `kliq-audit serve`: the engine and the built renderer on 127.0.0.1, with a WebSocket transport for
- * the typed contract (src/shared/rpc). A random per-launch token is required for the WebSocket and
- * for photo pixels; the WebSocket also refuses other origins and other Host names (DNS rebinding).
+ * the typed contract (src/shared/rpc). A random token, kept per database (EngineHost.serveToken, so a
+ * restart keeps open pages valid; `--new-token` rotates it), is required for the WebSocket and for
+ * photo pixels; /session tells a page whether its token is still valid. The WebSocket also refuses
+ * other origins and other Host names (DNS rebinding).
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -41,6 +43,8 @@ export interface ServeOptions {
   host: EngineHost;
   rendererDir: string;
   port: number;
+  /** Replace the database's serve token with a new one (`--new-token`): pages opened with the old URL are told. */
+  newToken?: boolean;
   /** Events are sent at most this often, batched (Bruno batches watcher events the same way). */
   eventIntervalMs?: number;
 }
@@ -62,7 +66,7 @@ export async function serve(opts: ServeOptions): Promise<Served> {
   const index = path.join(opts.rendererDir, 'index.html');
   if (!fs.existsSync(index))
     throw new ConfigError(`the UI is not built (${index} is missing): run \`npm run build\` first, or use \`npm run serve\`.`);
-  const token = crypto.randomBytes(24).toString('base64url');
+  const token = opts.host.serveToken({ rotate: opts.newToken });
   const handle = createRpcHandler(opts.host);
   let port = opts.port;
   const allowedHosts = () => new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
@@ -104,6 +108,12 @@ export async function serve(opts: ServeOptions): Promise<Served> {
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405).end();
+      return;
+    }
+    // a page that cannot reconnect asks whether its token is still the one (204) or not (401: a new token)
+    if (url.pathname === '/session') {
+      res.setHeader('Cache-Control', 'no-store');
+      res.writeHead(safeEqual(url.searchParams.get('token') ?? '', token) ? 204 : 401).end();
       return;
     }
     const photo = /^\/photo\/([A-Za-z0-9_]+)$/.exec(url.pathname);

@@ -3,8 +3,9 @@
  * Electron shell, `kliq-audit serve`). It opens the database, builds the services on it and owns
  * their life: open → start → close. A new long-lived service (the watcher, sync) is added here, once.
  */
+import crypto from 'node:crypto';
 import os from 'node:os';
-import { openDb, type Db } from './db';
+import { immediate, openDb, type Db } from './db';
 import { ReviewService } from './review';
 import { ImportManager } from './imports';
 import { loadManifest } from './models/manifest';
@@ -93,6 +94,23 @@ export class EngineHost {
    */
   openPhoto(observationId: string): Promise<PhotoPixels | PhotoRefused> {
     return this.photos.open(observationId);
+  }
+
+  /**
+   * The access token of `kliq-audit serve` for this database, kept in its settings ('serve_token') so
+   * that a restart keeps the printed URL (and open pages) valid; created on first use, replaced when
+   * `rotate` (`--new-token`). It guards nothing the database file does not already hold.
+   */
+  serveToken(opts: { rotate?: boolean } = {}): string {
+    return immediate(this.db, () => {
+      const row = this.db.prepare<[], { value: string }>("SELECT value FROM settings WHERE key = 'serve_token'").get();
+      if (row && !opts.rotate) return row.value;
+      const token = crypto.randomBytes(24).toString('base64url');
+      this.db
+        .prepare("INSERT INTO settings (key, value) VALUES ('serve_token', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+        .run(token);
+      return token;
+    });
   }
 
   onEvent(listener: (e: EngineEvent) => void): () => void {
