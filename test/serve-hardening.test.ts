@@ -4,7 +4,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openDb, type Db } from '../src/main/engine/db';
 import { runAudit } from '../src/main/engine/audit';
 import { EngineHost } from '../src/main/engine/host';
@@ -159,4 +160,111 @@ describe('the serve token is kept per database', () => {
     // kept in the database file itself
     expect(db.prepare("SELECT value FROM settings WHERE key = 'serve_token'").get()).toEqual({ value: rotated.token });
   });
+});
+
+describe('back-pressure per WebSocket connection', () => {
+  const open = async (served: Served) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${served.port}/rpc?token=${served.token}`);
+    await new Promise((r, j) => ws.once('open', r).once('error', j));
+    return ws;
+  };
+  const settle = async (count: () => number) => {
+    // until the count stops moving for 1 s (at most 15 s)
+    let last = -1;
+    for (let i = 0; i < 15 && count() !== last; i++) {
+      last = count();
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    return count();
+  };
+
+  it('handles at most 8 requests of one connection at once; the rest wait, and all are answered', async () => {
+    const served = await serve({ host, rendererDir: renderer, port: 0 });
+    const real = host.review.catalog.bind(host.review);
+    let running = 0;
+    let most = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const spy = vi.spyOn(host.review, 'catalog').mockImplementation(((p: Parameters<typeof real>[0]) => {
+      running++;
+      most = Math.max(most, running);
+      return gate.then(() => {
+        running--;
+        return real(p);
+      });
+    }) as unknown as typeof real);
+    try {
+      const ws = await open(served);
+      const answered = new Set<number>();
+      ws.on('message', (m) => {
+        const msg = JSON.parse(m.toString()) as { kind: string; id: number; ok: boolean };
+        if (msg.kind === 'response' && msg.ok) answered.add(msg.id);
+      });
+      for (let id = 1; id <= 40; id++) ws.send(JSON.stringify({ id, method: 'catalog', params: {} }));
+      await settle(() => running);
+      expect(running).toBe(8);
+      release();
+      await settle(() => answered.size);
+      expect(answered.size).toBe(40);
+      expect(most).toBe(8);
+      ws.close();
+    } finally {
+      spy.mockRestore();
+      await served.close();
+    }
+  }, 30_000);
+
+  it('stops reading a client that does not read its answers, and answers everything once it reads', async () => {
+    const served = await serve({ host, rendererDir: renderer, port: 0, limits: { highWaterBytes: 256 * 1024 } });
+    const spy = vi.spyOn(host.review, 'photo');
+    try {
+      const ws = await open(served);
+      let answers = 0;
+      ws.on('message', (m) => {
+        if ((JSON.parse(m.toString()) as { kind: string }).kind === 'response') answers++;
+      });
+      (ws as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause(); // reads nothing
+      const TOTAL = 20_000;
+      const observationId = photoId('dog.jpg');
+      for (let id = 1; id <= TOTAL; id++) {
+        ws.send(JSON.stringify({ id, method: 'photo', params: { observationId } }));
+        if (id % 100 === 0) await new Promise((r) => setImmediate(r)); // paced: no burst over the queue limit
+      }
+      const handled = await settle(() => spy.mock.calls.length);
+      // the server stopped reading: what it handled is bounded by its high-water mark and the sockets' buffers
+      console.log(`handled ${handled} of ${TOTAL} while the client read nothing`);
+      expect(handled).toBeLessThan(TOTAL / 2);
+      (ws as unknown as { _socket: { resume(): void } })._socket.resume();
+      await settle(() => answers);
+      expect(answers).toBe(TOTAL);
+      expect(spy.mock.calls.length).toBe(TOTAL);
+      ws.close();
+    } finally {
+      spy.mockRestore();
+      await served.close();
+    }
+  }, 40_000);
+
+  it('closes a connection with 1008 and a reason when too many requests wait', async () => {
+    const served = await serve({ host, rendererDir: renderer, port: 0, limits: { maxInFlight: 1, maxQueued: 4 } });
+    const release: (() => void)[] = [];
+    const real = host.review.catalog.bind(host.review);
+    const spy = vi
+      .spyOn(host.review, 'catalog')
+      .mockImplementation(
+        ((p: Parameters<typeof real>[0]) => new Promise((r) => release.push(() => r(real(p))))) as unknown as typeof real,
+      );
+    try {
+      const ws = await open(served);
+      const closed = new Promise<[number, string]>((r) => ws.once('close', (code, reason) => r([code, reason.toString()])));
+      for (let id = 1; id <= 50; id++) ws.send(JSON.stringify({ id, method: 'catalog', params: {} }));
+      const [code, reason] = await closed;
+      expect(code).toBe(1008);
+      expect(reason).toMatch(/requests waiting: read the answers/);
+    } finally {
+      for (const r of release) r();
+      spy.mockRestore();
+      await served.close();
+    }
+  }, 20_000);
 });
