@@ -3,7 +3,8 @@
  * - `kliq:call` (invoke): method + params → RpcResponse, answered by the engine's dispatcher
  *   (createRpcHandler, the same one `kliq-audit serve` uses), behind the sender check.
  * - `kliq:events` (send): EngineEvent[] batches, at most every 150 ms, to the windows that called.
- * - `kliq-photo://<observationId>`: a photo's original file for <img> (the page applies EXIF orientation).
+ * - `kliq-photo://<observationId>`: a photo's original file for <img> (the page applies EXIF orientation),
+ *   only while it is the file that was audited (EngineHost.openPhoto: 409 changed, 410 gone).
  * Handlers stay thin; real work belongs to the engine (src/main/engine), not here.
  */
 import { Readable } from 'node:stream';
