@@ -115,6 +115,22 @@ describe('photo pixels: only the file that was audited (serve /photo and the eng
     expect((await get(id)).status).toBe(409);
   });
 
+  it('a touched photo is still served when the database cannot record its new mtime (read-only)', async () => {
+    const id = photoId('dog.jpg');
+    fs.rmSync(path.join(photos, 'dog.jpg'));
+    fs.copyFileSync(path.join(GENERAL, 'dog.jpg'), path.join(photos, 'dog.jpg')); // the same content again, a new mtime
+    const before = recordedMtime(id);
+    db.pragma('query_only = 1');
+    try {
+      const res = await get(id);
+      expect(res.status).toBe(200);
+      expect(Buffer.from(await res.arrayBuffer()).equals(fs.readFileSync(path.join(GENERAL, 'dog.jpg')))).toBe(true);
+    } finally {
+      db.pragma('query_only = 0');
+    }
+    expect(recordedMtime(id)).toBe(before);
+  });
+
   it('a photo audited before mtimes were recorded is checked by sha256', async () => {
     const id = photoId('giraffe.jpg');
     db.prepare('UPDATE observations SET file_mtime_ms = NULL WHERE id = ?').run(id);

@@ -89,7 +89,11 @@ export class PhotoFiles {
       // same size, other (or unknown) mtime: the content decides, read once from this handle
       const buffer = await fh.readFile();
       if (crypto.createHash('sha256').update(buffer).digest('hex') !== row.sha256) return refused('changed');
-      this.touchStmt.run(mtimeMs, observationId, row.sha256);
+      try {
+        this.touchStmt.run(mtimeMs, observationId, row.sha256);
+      } catch {
+        // best effort (a read-only or busy database): the next request hashes again
+      }
       return pixels(mimeType, buffer.length, null, buffer);
     } catch {
       return refused('gone');
