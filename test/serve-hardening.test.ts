@@ -10,6 +10,7 @@ import { openDb, type Db } from '../src/main/engine/db';
 import { runAudit } from '../src/main/engine/audit';
 import { EngineHost } from '../src/main/engine/host';
 import { serve, type Served } from '../src/main/serve';
+import { createWebSocketApi } from '../src/renderer/src/transport';
 import { GENERAL, tmpDir } from './helpers';
 
 let dir: string;
@@ -176,6 +177,44 @@ describe('the serve token is kept per database', () => {
     // kept in the database file itself
     expect(db.prepare("SELECT value FROM settings WHERE key = 'serve_token'").get()).toEqual({ value: rotated.token });
   });
+});
+
+describe("the page's transport across restarts of serve", () => {
+  it('reconnects with the kept token; after a restart with a new token it stops as bad-token', async () => {
+    // the renderer's transport, run in Node with the ws client as the browser's WebSocket
+    const g = globalThis as { WebSocket?: unknown };
+    const had = g.WebSocket;
+    // like a browser's: a refused connection is an 'error' then a 'close', never a throw
+    g.WebSocket = class extends WebSocket {
+      constructor(url: string) {
+        super(url);
+        this.on('error', () => undefined);
+      }
+    };
+    let served = await serve({ host, rendererDir: renderer, port: 0 });
+    const port = served.port;
+    const api = createWebSocketApi({ token: served.token, base: `http://127.0.0.1:${port}/` });
+    const until = async (what: string, ok: () => boolean) => {
+      for (let i = 0; i < 300 && !ok(); i++) await new Promise((r) => setTimeout(r, 50));
+      if (!ok()) throw new Error(`timed out waiting for ${what} (state ${api.state})`);
+    };
+    try {
+      await until('open', () => api.state === 'open');
+      await served.close();
+      await until('reconnecting', () => api.state === 'reconnecting');
+      served = await serve({ host, rendererDir: renderer, port });
+      await until('open again', () => api.state === 'open');
+      expect(Array.isArray(await api.call('catalog', {}))).toBe(true);
+      await served.close();
+      served = await serve({ host, rendererDir: renderer, port, newToken: true });
+      await until('bad-token', () => api.state === 'bad-token');
+      await expect(api.call('catalog', {})).rejects.toThrow(/no longer valid/);
+    } finally {
+      api.close();
+      await served.close();
+      g.WebSocket = had;
+    }
+  }, 30_000);
 });
 
 describe('back-pressure per WebSocket connection', () => {

@@ -26,6 +26,7 @@ export interface ConnectedApi extends KliqApi {
 }
 
 const QUEUED_TIMEOUT_MS = 30_000;
+const BAD_TOKEN_MESSAGE = 'this address is no longer valid: open the URL `kliq-audit serve` printed';
 const BACKOFF_MS = [250, 500, 1000, 2000, 4000];
 
 interface Pending {
@@ -88,7 +89,7 @@ export function createWebSocketApi(opts: { token?: string | null; base?: string 
       clearTimeout(w.timer);
       const p = inFlight.get(w.id);
       inFlight.delete(w.id);
-      p?.reject(new RpcError('disconnected', 'this address is no longer valid: open the URL `kliq-audit serve` printed'));
+      p?.reject(new RpcError('disconnected', BAD_TOKEN_MESSAGE));
     }
   };
 
@@ -153,6 +154,7 @@ export function createWebSocketApi(opts: { token?: string | null; base?: string 
     },
     call<K extends MethodName>(method: K, params: Params<K>): Promise<Result<K>> {
       if (!token) return Promise.reject(new RpcError('no-token', 'this page needs the ?token= of the URL printed by `kliq-audit serve`'));
+      if (state === 'bad-token') return Promise.reject(new RpcError('disconnected', BAD_TOKEN_MESSAGE));
       const id = nextId++;
       return new Promise<Result<K>>((resolve, reject) => {
         inFlight.set(id, { resolve: resolve as (v: unknown) => void, reject });
