@@ -112,7 +112,8 @@ function pixels(mimeType: string, size: number, fh: fsp.FileHandle | null, buffe
     stream() {
       if (buffer) return Readable.from([buffer]);
       closed = true;
-      return fh!.createReadStream({ start: 0, autoClose: true });
+      // exactly the bytes checked: a file that grows meanwhile does not overrun its Content-Length
+      return fh!.createReadStream({ start: 0, end: Math.max(0, size - 1), autoClose: true });
     },
     async close() {
       if (closed || !fh) return;
