@@ -7,7 +7,7 @@ import path from 'node:path';
 import { convertIcon, type IconFormat } from 'app-builder-lib/out/util/iconConverter';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EngineHost } from '../src/main/engine/host';
+import { EngineHost } from '../src/main/engine/host';
 import { serve, type Served } from '../src/main/serve';
 import { ROOT, tmpDir } from './helpers';
 import { ensureRendererBuilt } from './ui-helpers';
@@ -105,12 +105,17 @@ describe('app icon', () => {
 
   describe('favicon of the served UI', () => {
     let served: Served;
+    let host: EngineHost;
     beforeAll(async () => {
       ensureRendererBuilt();
-      // Static files only: no RPC is made, so no engine behind it.
-      served = await serve({ host: {} as EngineHost, rendererDir: path.join(ROOT, 'out', 'renderer'), port: 0 });
+      // static files only, but serve keeps its token in the database: a real, empty one
+      host = EngineHost.open(path.join(tmpDir(), 'icons.db'));
+      served = await serve({ host, rendererDir: path.join(ROOT, 'out', 'renderer'), port: 0 });
     });
-    afterAll(() => served?.close());
+    afterAll(async () => {
+      await served?.close();
+      await host?.close();
+    });
 
     it('is the app icon, linked from index.html and served from out/renderer (no favicon 404)', async () => {
       expect(fs.readFileSync(path.join(ROOT, 'src', 'renderer', 'public', 'favicon.svg'))).toEqual(SOURCE);

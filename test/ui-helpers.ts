@@ -79,9 +79,10 @@ export interface Served {
   stop(): Promise<void>;
 }
 
-/** `kliq-audit serve --port 0`: resolves with the URL it prints as its first stdout line. */
-export async function startServe(db: string, user: string): Promise<Served> {
-  const proc = spawn(process.execPath, [CLI, 'serve', '--db', db, '--port', '0', '--user', user, '--provider', 'cpu'], {
+/** `kliq-audit serve --port 0` (or `port`): resolves with the URL it prints as its first stdout line. */
+export async function startServe(db: string, user: string, opts: { port?: number; args?: string[] } = {}): Promise<Served> {
+  const args = ['serve', '--db', db, '--port', String(opts.port ?? 0), '--user', user, '--provider', 'cpu', ...(opts.args ?? [])];
+  const proc = spawn(process.execPath, [CLI, ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

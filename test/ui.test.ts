@@ -611,6 +611,89 @@ describe.skipIf(!hasChromium)('review UI in Chromium against kliq-audit serve', 
 });
 
 /**
+ * serve as the auditor lives it: a photo file that changed since the audit is named as such in Review,
+ * the URL survives a restart of serve on the same database, and a restart with `--new-token` tells
+ * open pages what happened instead of retrying forever. Its own database of copied photos (they are
+ * replaced), after the describe above (one Chromium at a time).
+ */
+const connection = (page: Page) => page.getAttribute('[data-testid=connection]', 'data-state');
+
+describe.skipIf(!hasChromium)('kliq-audit serve in Chromium: changed photos and tokens across restarts', () => {
+  let dir: string;
+  let photos: string;
+  let dbFile: string;
+  let served: Served | null = null;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    ensureRendererBuilt();
+    dir = tmpDir('kliq-ui-serve-');
+    photos = path.join(dir, 'photos');
+    fs.mkdirSync(photos);
+    for (const n of ['dog.jpg', 'person.jpg']) {
+      fs.copyFileSync(path.join(GENERAL, n), path.join(photos, n));
+      fs.chmodSync(path.join(photos, n), 0o644);
+    }
+    dbFile = path.join(dir, 'ui.db');
+    auditInto(dbFile, photos);
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1100, height: 700 } });
+  }, 300_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await served?.stop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('Review says that a photo file changed since it was audited, instead of a broken image', async () => {
+    // both files swapped for the other photo before the page ever loaded them (nothing cached)
+    const dog = fs.readFileSync(path.join(photos, 'dog.jpg'));
+    fs.copyFileSync(path.join(photos, 'person.jpg'), path.join(photos, 'dog.jpg'));
+    fs.writeFileSync(path.join(photos, 'person.jpg'), dog);
+    served = await startServe(dbFile, 'ui-tester');
+    await page.goto(served.url);
+    await until('2 queue rows', async () => (await page.$$('[data-testid=queue-row]')).length === 2);
+    await page.keyboard.press('Enter');
+    const note = await until('the photo error', () => page.$('[data-testid=photo-error][data-status="409"]'));
+    expect(await note.textContent()).toBe('The photo file changed since it was audited: re-import it');
+  });
+
+  it('restarting serve keeps the URL valid: the same token, and the open page reconnects', async () => {
+    const { url, port, token } = served!;
+    await until('connected', async () => (await connection(page)) === 'open');
+    await served!.stop();
+    await until('reconnecting', async () => (await connection(page)) === 'reconnecting');
+    served = await startServe(dbFile, 'ui-tester', { port });
+    expect(served.url).toBe(url);
+    expect(served.token).toBe(token);
+    await until('reconnected', async () => (await connection(page)) === 'open');
+  });
+
+  it('a restart with --new-token tells the open page its address is no longer valid, and it stops retrying', async () => {
+    const { port, token } = served!;
+    await served!.stop();
+    served = await startServe(dbFile, 'ui-tester', { port, args: ['--new-token'] });
+    expect(served.token).not.toBe(token);
+    await until('bad-token', async () => (await connection(page)) === 'bad-token', 30_000);
+    // no more attempts: no WebSocket opened over more than the longest backoff (4 s)
+    let sockets = 0;
+    const count = () => sockets++;
+    page.on('websocket', count);
+    await new Promise((r) => setTimeout(r, 5000));
+    page.off('websocket', count);
+    expect(sockets).toBe(0);
+    expect(await page.textContent('[data-testid=bad-token]')).toContain(
+      'This address is no longer valid (kliq-audit serve was restarted with a new token). Open the URL it printed.',
+    );
+    // the new URL works
+    await page.goto(served.url);
+    await until('connected with the new URL', async () => (await connection(page)) === 'open');
+  });
+});
+
+/**
  * Review's next/previous follow a snapshot of the queue while the photos it shows leave the filtered
  * queue (accepted in the Unreviewed queue) or move in its order (edits change the top confidence).
  */

@@ -293,9 +293,17 @@ async function watchCommand(
   return EXIT.ok;
 }
 
-async function serveCommand(o: { db: string; port: number; user: string; provider: ProviderChoice }): Promise<number> {
+interface ServeCliOptions {
+  db: string;
+  port: number;
+  user: string;
+  provider: ProviderChoice;
+  newToken: boolean;
+}
+
+async function serveCommand(o: ServeCliOptions): Promise<number> {
   const host = EngineHost.open(o.db, { user: o.user, provider: o.provider }).start();
-  const served = await serve({ host, rendererDir: path.join(projectRoot(), 'out', 'renderer'), port: o.port });
+  const served = await serve({ host, rendererDir: path.join(projectRoot(), 'out', 'renderer'), port: o.port, newToken: o.newToken });
   process.stdout.write(`${served.url}\n`);
   err(`KLIQ Audit UI on ${served.url} (database ${o.db}, user ${o.user}); Ctrl+C to stop`);
   await new Promise<void>((resolve) => {
@@ -366,7 +374,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
 
   program
     .command('serve')
-    .description('serve the review UI and the engine on 127.0.0.1 (prints the URL, with its per-launch token, first)')
+    .description('serve the review UI and the engine on 127.0.0.1 (prints the URL, with the token kept in the database, first)')
     .option('--db <file>', 'SQLite database', defaultDbPath())
     .option(
       '--port <n>',
@@ -380,7 +388,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
     )
     .option('--user <name>', 'who the corrections are recorded as', os.userInfo().username)
     .addOption(new Option('--provider <name>', 'execution provider for imports').choices(PROVIDER_CHOICES).default(AUDIT_DEFAULTS.provider))
-    .action(async (o: { db: string; port: number; user: string; provider: ProviderChoice }) => setExit(await serveCommand(o)));
+    .option('--new-token', 'replace the token kept in the database (pages opened with the old URL stop working)', false)
+    .action(async (o: ServeCliOptions) => setExit(await serveCommand(o)));
 
   program
     .command('models')

@@ -1,13 +1,17 @@
 /**
  * `kliq-audit serve`: the engine and the built renderer on 127.0.0.1, with a WebSocket transport for
- * the typed contract (src/shared/rpc). A random per-launch token is required for the WebSocket and
- * for photo pixels; the WebSocket also refuses other origins and other Host names (DNS rebinding).
+ * the typed contract (src/shared/rpc). A random token, kept per database (EngineHost.serveToken, so a
+ * restart keeps open pages valid; `--new-token` rotates it), is required for the WebSocket and for
+ * photo pixels; /session tells a page whether its token is still valid. The WebSocket also refuses
+ * other origins and other Host names (DNS rebinding). Back-pressure per connection (SERVE_LIMITS):
+ * a few requests handled at once, the socket not read while requests wait or while its answers are
+ * not being read, and a client that queues too many requests is closed (1008).
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { RequestSchema, type EngineEvent, type ServerMessage } from '../shared/rpc';
 import { createRpcHandler } from './engine/rpc';
 import type { EngineHost } from './engine/host';
@@ -37,10 +41,33 @@ const CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+/** Back-pressure per WebSocket connection. */
+export interface ServeLimits {
+  /** Requests of one connection handled at once; the next ones wait, in order. */
+  maxInFlight: number;
+  /** Requests waiting beyond those (read before reading stopped): one more and the connection is closed (1008). */
+  maxQueued: number;
+  /** The socket is not read while this many bytes of answers wait to be sent (the client is not reading them). */
+  highWaterBytes: number;
+  /** A client that lets this many bytes pile up anyway (events keep coming) is dropped. */
+  maxBufferedBytes: number;
+}
+
+export const SERVE_LIMITS: ServeLimits = {
+  maxInFlight: 8,
+  maxQueued: 2048,
+  highWaterBytes: 8 * 1024 * 1024,
+  maxBufferedBytes: 64 * 1024 * 1024,
+};
+
 export interface ServeOptions {
   host: EngineHost;
   rendererDir: string;
   port: number;
+  /** Replace the database's serve token with a new one (`--new-token`): pages opened with the old URL are told. */
+  newToken?: boolean;
+  /** Back-pressure limits (default SERVE_LIMITS). */
+  limits?: Partial<ServeLimits>;
   /** Events are sent at most this often, batched (Bruno batches watcher events the same way). */
   eventIntervalMs?: number;
 }
@@ -62,11 +89,37 @@ export async function serve(opts: ServeOptions): Promise<Served> {
   const index = path.join(opts.rendererDir, 'index.html');
   if (!fs.existsSync(index))
     throw new ConfigError(`the UI is not built (${index} is missing): run \`npm run build\` first, or use \`npm run serve\`.`);
-  const token = crypto.randomBytes(24).toString('base64url');
+  const token = opts.host.serveToken({ rotate: opts.newToken });
   const handle = createRpcHandler(opts.host);
   let port = opts.port;
   const allowedHosts = () => new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
   const origins = () => new Set([`http://127.0.0.1:${port}`, `http://localhost:${port}`]);
+
+  /** Pixels only from the file that was audited, streamed from the handle that was checked (see engine/photo-file.ts). */
+  const sendPhoto = async (id: string, head: boolean, res: http.ServerResponse) => {
+    let photo;
+    try {
+      photo = await opts.host.openPhoto(id);
+    } catch {
+      res.writeHead(500).end('cannot read the photo');
+      return;
+    }
+    if (!photo.ok) {
+      res.writeHead(photo.status, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' }).end(photo.message);
+      return;
+    }
+    // cacheable: what the browser keeps are the bytes that passed the check (the audited photo)
+    res.writeHead(200, { 'Content-Type': photo.mimeType, 'Content-Length': photo.size, 'Cache-Control': 'private, max-age=3600' });
+    if (head) {
+      await photo.close();
+      res.end();
+      return;
+    }
+    const stream = photo.stream();
+    stream.on('error', () => res.destroy());
+    res.on('close', () => stream.destroy());
+    stream.pipe(res);
+  };
 
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -80,27 +133,19 @@ export async function serve(opts: ServeOptions): Promise<Served> {
       res.writeHead(405).end();
       return;
     }
+    // a page that cannot reconnect asks whether its token is still the one (204) or not (401: a new token)
+    if (url.pathname === '/session') {
+      res.setHeader('Cache-Control', 'no-store');
+      res.writeHead(safeEqual(url.searchParams.get('token') ?? '', token) ? 204 : 401).end();
+      return;
+    }
     const photo = /^\/photo\/([A-Za-z0-9_]+)$/.exec(url.pathname);
     if (photo) {
       if (!safeEqual(url.searchParams.get('token') ?? '', token)) {
         res.writeHead(401).end('token required');
         return;
       }
-      const row = opts.host.photoFile(photo[1]);
-      // only files that were decoded as photos: a failed import of any other file is never served
-      if (!row || !row.mimeType) {
-        res.writeHead(404).end('no such photo');
-        return;
-      }
-      const stream = fs.createReadStream(row.path);
-      stream.on('error', () => {
-        if (!res.headersSent) res.writeHead(410).end('the photo file is gone (moved or deleted)');
-        else res.destroy();
-      });
-      stream.once('open', () => {
-        res.writeHead(200, { 'Content-Type': row.mimeType!, 'Cache-Control': 'private, max-age=3600' });
-        stream.pipe(res);
-      });
+      void sendPhoto(photo[1], req.method === 'HEAD', res);
       return;
     }
     // the built renderer: static files, no data in them
@@ -140,9 +185,27 @@ export async function serve(opts: ServeOptions): Promise<Served> {
   });
 
   const interval = opts.eventIntervalMs ?? 150;
+  const limits: ServeLimits = { ...SERVE_LIMITS, ...opts.limits };
   const connection = (ws: WebSocket) => {
+    /** Raw requests read but not yet handled, in order. */
+    const queue: RawData[] = [];
+    let inFlight = 0;
+    let reading = true;
+    const busy = () => inFlight >= limits.maxInFlight || ws.bufferedAmount >= limits.highWaterBytes;
+    /** Starts what may start; stops reading this socket while anything waits or the answers are not being read. */
+    const pump = () => {
+      if (ws.readyState !== ws.OPEN) return;
+      while (queue.length && !busy()) void run(queue.shift()!);
+      const stop = queue.length > 0 || busy();
+      if (stop && reading) ws.pause();
+      else if (!stop && !reading) ws.resume();
+      reading = !stop;
+    };
     const send = (m: ServerMessage) => {
-      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(m));
+      if (ws.readyState !== ws.OPEN) return;
+      // a client that reads nothing while events keep coming: drop it rather than hold its answers
+      if (ws.bufferedAmount > limits.maxBufferedBytes) return ws.terminate();
+      ws.send(JSON.stringify(m), () => pump());
     };
     let pending: EngineEvent[] = [];
     let timer: NodeJS.Timeout | null = null;
@@ -156,24 +219,43 @@ export async function serve(opts: ServeOptions): Promise<Served> {
       if (pending.length >= 200) flush();
       else timer ??= setTimeout(flush, interval);
     });
-    ws.on('message', async (data) => {
-      let req;
+    const run = async (data: RawData) => {
+      inFlight++;
       try {
-        req = RequestSchema.parse(JSON.parse(data.toString()));
-      } catch {
-        send({
-          kind: 'response',
-          id: -1,
-          ok: false,
-          error: { code: 'bad-request', message: 'not a request: send {"id", "method", "params"}' },
-        });
+        let req;
+        try {
+          req = RequestSchema.parse(JSON.parse(data.toString()));
+        } catch {
+          send({
+            kind: 'response',
+            id: -1,
+            ok: false,
+            error: { code: 'bad-request', message: 'not a request: send {"id", "method", "params"}' },
+          });
+          return;
+        }
+        send({ kind: 'response', ...(await handle(req.method, req.params, req.id)) });
+      } finally {
+        inFlight--;
+        pump();
+      }
+    };
+    ws.on('message', (data) => {
+      if (ws.readyState !== ws.OPEN) return;
+      // frames already read when reading stopped still arrive: they wait, up to a limit
+      if (queue.length >= limits.maxQueued) {
+        queue.length = 0;
+        ws.close(1008, `more than ${limits.maxQueued} requests waiting: read the answers before sending more`);
+        ws.resume(); // to read the client's close frame
         return;
       }
-      send({ kind: 'response', ...(await handle(req.method, req.params, req.id)) });
+      queue.push(data);
+      pump();
     });
     // an oversized or malformed frame: drop this client, never the server
     ws.on('error', () => ws.terminate());
     ws.on('close', () => {
+      queue.length = 0;
       off();
       if (timer) clearTimeout(timer);
     });

@@ -3,11 +3,12 @@
  * - `kliq:call` (invoke): method + params → RpcResponse, answered by the engine's dispatcher
  *   (createRpcHandler, the same one `kliq-audit serve` uses), behind the sender check.
  * - `kliq:events` (send): EngineEvent[] batches, at most every 150 ms, to the windows that called.
- * - `kliq-photo://<observationId>`: a photo's original file for <img> (the page applies EXIF orientation).
+ * - `kliq-photo://<observationId>`: a photo's original file for <img> (the page applies EXIF orientation),
+ *   only while it is the file that was audited (EngineHost.openPhoto: 409 changed, 410 gone).
  * Handlers stay thin; real work belongs to the engine (src/main/engine), not here.
  */
-import { pathToFileURL } from 'node:url';
-import { app, ipcMain, net, protocol, type IpcMainInvokeEvent, type WebContents } from 'electron';
+import { Readable } from 'node:stream';
+import { app, ipcMain, protocol, type IpcMainInvokeEvent, type WebContents } from 'electron';
 import { KLIQ_IPC, PHOTO_SCHEME } from '../../shared/ipc';
 import type { EngineEvent, RpcResponse } from '../../shared/rpc';
 import { createRpcHandler } from '../engine/rpc';
@@ -91,14 +92,18 @@ export function registerIpc(isTrusted: SenderCheck): void {
     const url = new URL(request.url);
     const id = decodeURIComponent(url.hostname || url.pathname.replace(/^\/+/, ''));
     if (!/^[A-Za-z0-9_]+$/.test(id)) return new Response('bad photo id', { status: 400 });
-    const row = getEngine()?.host.photoFile(id);
-    if (!row) return new Response('no such photo', { status: 404 });
-    try {
-      const res = await net.fetch(pathToFileURL(row.path).href);
-      return new Response(res.body, { status: res.status, headers: { 'Content-Type': row.mimeType ?? 'application/octet-stream' } });
-    } catch {
-      return new Response('the photo file is gone (moved or deleted)', { status: 410 });
+    const host = getEngine()?.host;
+    if (!host) return new Response(engineError ?? 'the engine is not available', { status: 503 });
+    // the same check as serve's /photo: the audited file or a 404/409/410 with its reason (engine/photo-file.ts)
+    const photo = await host.openPhoto(id).catch(() => null);
+    if (!photo) return new Response('cannot read the photo', { status: 500 });
+    if (!photo.ok) return new Response(photo.message, { status: photo.status, headers: { 'Content-Type': 'text/plain; charset=utf-8' } });
+    if (request.method === 'HEAD') {
+      await photo.close();
+      return new Response(null, { status: 200, headers: { 'Content-Type': photo.mimeType } });
     }
+    const body = Readable.toWeb(photo.stream()) as unknown as ReadableStream<Uint8Array>;
+    return new Response(body, { status: 200, headers: { 'Content-Type': photo.mimeType, 'Content-Length': String(photo.size) } });
   });
 
   // Quitting waits (at most 5 s) for the photos in flight to be written, then closes the database.

@@ -3,11 +3,13 @@
  * Electron shell, `kliq-audit serve`). It opens the database, builds the services on it and owns
  * their life: open → start → close. A new long-lived service (the watcher, sync) is added here, once.
  */
+import crypto from 'node:crypto';
 import os from 'node:os';
-import { openDb, type Db } from './db';
+import { immediate, openDb, type Db } from './db';
 import { ReviewService } from './review';
 import { ImportManager } from './imports';
 import { loadManifest } from './models/manifest';
+import { PhotoFiles, type PhotoPixels, type PhotoRefused } from './photo-file';
 import type { EngineService } from './service';
 import type { EngineEvent } from '../../shared/rpc';
 import type { ProviderChoice } from '../../shared/domain';
@@ -26,7 +28,7 @@ export class EngineHost {
   readonly imports: ImportManager;
   private readonly services: EngineService[];
   private readonly listeners = new Set<(e: EngineEvent) => void>();
-  private readonly photoStmt;
+  private readonly photos: PhotoFiles;
   private state: 'open' | 'started' | 'closed' = 'open';
 
   /** Opens the database file (created and migrated when needed) and builds the host on it; close() closes it. */
@@ -61,10 +63,7 @@ export class EngineHost {
     });
     this.imports = new ImportManager(db, emit, { provider: opts.provider });
     this.services = [this.imports];
-    this.photoStmt = db.prepare<
-      [string],
-      { source_path: string; mime_type: string | null; bytes: number | null; file_mtime_ms: number | null }
-    >('SELECT source_path, mime_type, bytes, file_mtime_ms FROM observations WHERE id = ?');
+    this.photos = new PhotoFiles(db);
   }
 
   /** Starts the long-lived services. */
@@ -89,12 +88,29 @@ export class EngineHost {
   }
 
   /**
-   * The file behind a photo id, for the hosts that serve pixels (serve's /photo, Electron's kliq-photo:),
-   * with the size and mtime it had when it was audited: a host serves the file only while they still match.
+   * A photo's pixels for the hosts that serve them (serve's /photo, Electron's kliq-photo:): the file
+   * opened once and checked on its handle against what was audited (size and mtime, else sha256), or
+   * why not: 'not-found' (404), 'changed' (409: re-import it), 'gone' (410). See ./photo-file.ts.
    */
-  photoFile(observationId: string): { path: string; mimeType: string | null; bytes: number | null; mtimeMs: number | null } | null {
-    const row = this.photoStmt.get(observationId);
-    return row ? { path: row.source_path, mimeType: row.mime_type, bytes: row.bytes, mtimeMs: row.file_mtime_ms } : null;
+  openPhoto(observationId: string): Promise<PhotoPixels | PhotoRefused> {
+    return this.photos.open(observationId);
+  }
+
+  /**
+   * The access token of `kliq-audit serve` for this database, kept in its settings ('serve_token') so
+   * that a restart keeps the printed URL (and open pages) valid; created on first use, replaced when
+   * `rotate` (`--new-token`). It guards nothing the database file does not already hold.
+   */
+  serveToken(opts: { rotate?: boolean } = {}): string {
+    return immediate(this.db, () => {
+      const row = this.db.prepare<[], { value: string }>("SELECT value FROM settings WHERE key = 'serve_token'").get();
+      if (row && !opts.rotate) return row.value;
+      const token = crypto.randomBytes(24).toString('base64url');
+      this.db
+        .prepare("INSERT INTO settings (key, value) VALUES ('serve_token', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+        .run(token);
+      return token;
+    });
   }
 
   onEvent(listener: (e: EngineEvent) => void): () => void {

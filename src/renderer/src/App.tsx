@@ -104,16 +104,24 @@ export function App() {
             ? 'Connected'
             : connection === 'no-token'
               ? 'No token in the URL'
-              : connection === 'connecting'
-                ? 'Connecting…'
-                : 'Reconnecting…'}
+              : connection === 'bad-token'
+                ? 'Address no longer valid'
+                : connection === 'connecting'
+                  ? 'Connecting…'
+                  : 'Reconnecting…'}
         </span>
       </header>
       <main className="content">
         {connection === 'no-token' ? (
           <div className="screen-message">
             <p>
-              Open the address printed by <code>kliq-audit serve</code>: it carries the per-launch <code>?token=</code> this page needs.
+              Open the address printed by <code>kliq-audit serve</code>: it carries the <code>?token=</code> this page needs.
+            </p>
+          </div>
+        ) : connection === 'bad-token' ? (
+          <div className="screen-message" data-testid="bad-token">
+            <p>
+              This address is no longer valid (<code>kliq-audit serve</code> was restarted with a new token). Open the URL it printed.
             </p>
           </div>
         ) : (

@@ -6,13 +6,17 @@
  * Calls made while disconnected wait for the connection (up to QUEUED_TIMEOUT_MS); calls in flight
  * when it drops fail with code 'disconnected' (the server may or may not have applied them: the UI
  * reloads what it shows).
+ *
+ * When a connection attempt fails, the page asks `/session?token=` whether its token is still valid: a
+ * 401 (serve was restarted with `--new-token`) is 'bad-token', final (no more retries, queued calls
+ * fail); anything else (serve down, restarting) keeps retrying.
  */
 import type { EngineEvent, KliqApi, MethodName, Params, Result, ServerMessage } from '../../shared/rpc';
 import { RpcError } from '../../shared/errors';
 
 export { RpcError };
 
-export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'no-token';
+export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'no-token' | 'bad-token';
 
 /** A KliqApi that can also tell whether it is connected (only transports that can drop have this). */
 export interface ConnectedApi extends KliqApi {
@@ -22,6 +26,7 @@ export interface ConnectedApi extends KliqApi {
 }
 
 const QUEUED_TIMEOUT_MS = 30_000;
+const BAD_TOKEN_MESSAGE = 'this address is no longer valid: open the URL `kliq-audit serve` printed';
 const BACKOFF_MS = [250, 500, 1000, 2000, 4000];
 
 interface Pending {
@@ -37,6 +42,7 @@ export function createWebSocketApi(opts: { token?: string | null; base?: string 
   const token = opts.token === undefined ? tokenFromLocation() : opts.token;
   const base = new URL(opts.base ?? location.href);
   const wsUrl = `${base.protocol === 'https:' ? 'wss:' : 'ws:'}//${base.host}/rpc?token=${encodeURIComponent(token ?? '')}`;
+  const sessionUrl = `${base.origin}/session?token=${encodeURIComponent(token ?? '')}`;
 
   let ws: WebSocket | null = null;
   let state: ConnectionState = token ? 'connecting' : 'no-token';
@@ -75,11 +81,32 @@ export function createWebSocketApi(opts: { token?: string | null; base?: string 
     else p.reject(new RpcError(msg.error?.code ?? 'failed', msg.error?.message ?? 'the engine refused the call'));
   };
 
+  /** The token was refused for good: stop, and fail what waits. */
+  const badToken = () => {
+    closed = true;
+    setState('bad-token');
+    for (const w of waiting.splice(0)) {
+      clearTimeout(w.timer);
+      const p = inFlight.get(w.id);
+      inFlight.delete(w.id);
+      p?.reject(new RpcError('disconnected', BAD_TOKEN_MESSAGE));
+    }
+  };
+
+  const retry = () => {
+    if (closed) return;
+    setState('reconnecting');
+    const delay = BACKOFF_MS[Math.min(attempt++, BACKOFF_MS.length - 1)];
+    setTimeout(connect, delay);
+  };
+
   const connect = () => {
     if (closed || !token) return;
     const sock = new WebSocket(wsUrl);
+    let opened = false;
     ws = sock;
     sock.onopen = () => {
+      opened = true;
       attempt = 0;
       setState('open');
       for (const w of waiting.splice(0)) {
@@ -96,9 +123,11 @@ export function createWebSocketApi(opts: { token?: string | null; base?: string 
         p.reject(new RpcError('disconnected', 'the connection to the engine was lost before it answered'));
       }
       if (closed) return;
-      setState('reconnecting');
-      const delay = BACKOFF_MS[Math.min(attempt++, BACKOFF_MS.length - 1)];
-      setTimeout(connect, delay);
+      if (opened) return retry();
+      // the attempt failed: a server that is down, or one that no longer knows this token?
+      fetch(sessionUrl, { cache: 'no-store' })
+        .then((r) => (r.status === 401 ? badToken() : retry()))
+        .catch(retry);
     };
   };
 
@@ -125,6 +154,7 @@ export function createWebSocketApi(opts: { token?: string | null; base?: string 
     },
     call<K extends MethodName>(method: K, params: Params<K>): Promise<Result<K>> {
       if (!token) return Promise.reject(new RpcError('no-token', 'this page needs the ?token= of the URL printed by `kliq-audit serve`'));
+      if (state === 'bad-token') return Promise.reject(new RpcError('disconnected', BAD_TOKEN_MESSAGE));
       const id = nextId++;
       return new Promise<Result<K>>((resolve, reject) => {
         inFlight.set(id, { resolve: resolve as (v: unknown) => void, reject });

@@ -83,6 +83,8 @@ export function PhotoCanvas(props: Props) {
   const viewport = useRef<HTMLDivElement>(null);
   const [natural, setNatural] = useState<Size | null>(null);
   const [loaded, setLoaded] = useState<'loading' | 'ok' | 'error'>('loading');
+  /** Why the photo failed to load, from the host's status (409: changed since the audit, 410: gone). */
+  const [failure, setFailure] = useState<number | null>(null);
   const [vp, setVp] = useState<Size>({ width: 0, height: 0 });
   const [view, setView] = useState<View>({ scale: 1, tx: 0, ty: 0, fit: true });
   const [drag, setDrag] = useState<Drag | null>(null);
@@ -94,9 +96,22 @@ export function PhotoCanvas(props: Props) {
   useLayoutEffect(() => {
     setNatural(null);
     setLoaded('loading');
+    setFailure(null);
     setDrag(null);
     setView((v) => ({ ...v, fit: true }));
   }, [src]);
+
+  // an <img> does not tell why it failed: ask the host (HEAD) for the status
+  useEffect(() => {
+    if (loaded !== 'error') return;
+    let live = true;
+    fetch(src, { method: 'HEAD' })
+      .then((r) => live && setFailure(r.status))
+      .catch(() => undefined);
+    return () => {
+      live = false;
+    };
+  }, [loaded, src]);
 
   useLayoutEffect(() => {
     const el = viewport.current;
@@ -397,7 +412,15 @@ export function PhotoCanvas(props: Props) {
         />
       )}
       {loaded === 'loading' && <div className="viewport-note">Loading photo…</div>}
-      {loaded === 'error' && <div className="viewport-note is-error">The photo file cannot be shown (moved or deleted?)</div>}
+      {loaded === 'error' && (
+        <div className="viewport-note is-error" data-testid="photo-error" data-status={failure ?? undefined}>
+          {failure === 409
+            ? 'The photo file changed since it was audited: re-import it'
+            : failure === 410
+              ? 'The photo file is gone (moved or deleted)'
+              : 'The photo file cannot be shown (moved or deleted?)'}
+        </div>
+      )}
       <div className="zoom-badge" data-testid="zoom-level">
         {view.fit ? 'Fit · ' : ''}
         {Math.round(s * 100)} %
