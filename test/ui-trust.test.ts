@@ -86,4 +86,36 @@ describe.skipIf(!hasChromium)('two tabs on one photo', () => {
     expect(n.n).toBe(2); // B's move and A's move; the refused undo left nothing
     expect(Math.round((await boxOf(a, id))!.y)).toBe(Math.round(start.y + 1));
   });
+
+  it('an edit and an accept made while serve is down are shown as not saved, then sent once it is back, and stored once', async () => {
+    const page = await open();
+    await page.keyboard.press(']');
+    const id = Number(await until('a selected box', () => page.getAttribute('[data-testid=box][data-selected=true]', 'data-id')));
+    const start = (await boxOf(page, id))!;
+    const obs = await page.getAttribute('[data-testid=review-screen]', 'data-observation-id');
+    const port = served.port;
+    await served.stop(); // the connection drops; the same database keeps the same token
+    await until('the page knows', async () => (await page.getAttribute('[data-testid=connection]', 'data-state')) !== 'open');
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('Space'); // accept
+    await until('not saved yet', async () => (await saveState(page)) === 'offline');
+    expect(await page.textContent('[data-testid=save-status]')).toMatch(/Not saved yet: no connection/);
+    const read = () => {
+      const db = new Database(dbFile, { readonly: true });
+      const r = {
+        x: (db.prepare('SELECT x FROM detections WHERE id = ?').get(id) as { x: number }).x,
+        review: (db.prepare('SELECT review_status FROM observations WHERE id = ?').get(obs) as { review_status: string }).review_status,
+        corrections: (db.prepare('SELECT count(*) AS n FROM corrections WHERE observation_id = ?').get(obs) as { n: number }).n,
+      };
+      db.close();
+      return r;
+    };
+    const before = read();
+    expect(before.review).toBe('unreviewed'); // nothing reached the database while serve was down
+
+    served = await startServe(dbFile, 'two-tabs', { port });
+    await until('saved after the reconnect', async () => (await saveState(page)) === 'saved', 30_000);
+    const after = read();
+    expect(after).toEqual({ x: start.x + 1, review: 'reviewed', corrections: before.corrections + 2 });
+  });
 });
