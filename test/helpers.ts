@@ -15,8 +15,18 @@ if (!fs.existsSync(PHOTOS)) {
   throw new Error(`tests need ../shared beside the project (looked for ${PHOTOS})`);
 }
 
+const made: string[] = [];
+
+/** A new temporary folder, removed after the test file (test/setup.ts calls removeTmpDirs in afterAll). */
 export function tmpDir(prefix = 'kliq-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+
+/** Removes every folder tmpDir() made in this test file. */
+export function removeTmpDirs(): void {
+  for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
 }
 
 export function iouBox(a: BoundingBox, b: BoundingBox): number {
