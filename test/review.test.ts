@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import WebSocket from 'ws';
@@ -339,6 +340,22 @@ describe('kliq-audit serve: token, origin and host', () => {
     const id = (db.prepare('SELECT id FROM observations WHERE source_path = ?').get(secret) as { id: string }).id;
     expect((await fetch(`${base}/photo/${id}?token=${served.token}`)).status).toBe(404);
     expect((await fetch(`${base}/`)).status).toBe(200); // still up
+  });
+
+  it('listens on 127.0.0.1 only: the same port on the other addresses of this machine refuses', async () => {
+    // 127.0.0.2 is loopback too, but not the address serve binds; then every external IPv4 address
+    const others = Object.values(os.networkInterfaces())
+      .flat()
+      .filter((a) => a !== undefined && a.family === 'IPv4' && !a.internal)
+      .map((a) => a!.address);
+    for (const address of ['127.0.0.2', ...others]) {
+      const code = await fetch(`http://${address}:${served.port}/`).then(
+        (r) => `answered ${r.status}`,
+        (e: Error & { cause?: { code?: string } }) => e.cause?.code ?? e.message,
+      );
+      expect(code, address).toBe('ECONNREFUSED');
+    }
+    expect((await fetch(`http://127.0.0.1:${served.port}/`)).status).toBe(200);
   });
 
   it('serves photo pixels only with the token, and no file outside the UI folder', async () => {
