@@ -56,12 +56,12 @@ describe('kliq-audit audit', () => {
     fs.writeFileSync(path.join(dir, 'ok.jpg'), eagle);
     fs.writeFileSync(path.join(dir, 'locked.jpg'), Buffer.concat([eagle, Buffer.from('other bytes')]));
     fs.chmodSync(path.join(dir, 'locked.jpg'), 0o000);
-    // root reads any file: run the audit as nobody then, with its home and models in the folder
+    // root reads any file: run the audit as nobody then, with its home, temp (tsx's cache) and models in the folder
     const user = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
     const r = spawnSync(process.execPath, [BIN, 'audit', dir, '--db', path.join(dir, 'u.db'), '--provider', 'cpu', '--json'], {
       cwd: ROOT,
       encoding: 'utf8',
-      env: { ...process.env, HOME: dir, KLIQ_MODELS_DIR: path.join(dir, 'models') },
+      env: { ...process.env, HOME: dir, TMPDIR: dir, KLIQ_MODELS_DIR: path.join(dir, 'models') },
       timeout: 120_000,
       ...user,
     });
