@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // removes the temporary folders each test file made (test/helpers.ts tmpDir)
+    // one temporary folder per test file, removed after it (test/setup.ts)
     setupFiles: ['test/setup.ts'],
     // native modules (onnxruntime-node, sharp, better-sqlite3) and worker_threads: one process per file
     pool: 'forks',
