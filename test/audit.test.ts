@@ -192,17 +192,38 @@ describe('resume and deduplication', () => {
     db.close();
     const { report, stats } = await audit([path.join(GENERAL, 'person.jpg'), path.join(GENERAL, 'dog.jpg')], 'yolox-nano-coco', dbFile);
     expect(stats.byStatus).toMatchObject({ completed: 1, failed: 1 });
-    const check = openDb(dbFile);
-    const failed = check
-      .prepare(
-        `SELECT o.source_path, o.error, j.status FROM observations o JOIN cv_jobs j ON j.observation_id = o.id WHERE o.status = 'failed'`,
-      )
-      .get() as Record<string, string>;
-    check.close();
-    expect(failed.source_path).toMatch(/person\.jpg$/);
-    expect(failed.error).toMatch(/could not save the result: horses are refused here/);
-    expect(failed.status).toBe('failed');
     expect(report.counts.total).toBe(2);
+    const check = openDb(dbFile);
+    try {
+      const obs = (file: string) =>
+        check
+          .prepare('SELECT id, status, error, current_job_id, detection_count, top_confidence FROM observations WHERE source_path LIKE ?')
+          .get(`%/${file}`) as Record<string, string | number | null>;
+      const jobs = (id: unknown) =>
+        check.prepare('SELECT id, status, error, summary FROM cv_jobs WHERE observation_id = ?').all(id) as Record<string, string | null>[];
+      const dets = (id: unknown) => check.prepare('SELECT count(*) FROM detections WHERE observation_id = ?').pluck().get(id);
+      // the refused photo, row by row: failed, its one job failed with no summary, and not one detection left behind
+      const person = obs('person.jpg');
+      expect(person).toMatchObject({ status: 'failed', current_job_id: null, detection_count: 0, top_confidence: null });
+      expect(person.error).toMatch(/could not save the result: horses are refused here/);
+      const [job, ...others] = jobs(person.id);
+      expect(others).toEqual([]);
+      expect(job).toMatchObject({ status: 'failed', summary: null, error: person.error });
+      expect(dets(person.id)).toBe(0);
+      // the other photo of the same batch is whole
+      const dog = obs('dog.jpg');
+      const dogJobs = jobs(dog.id);
+      expect(dog).toMatchObject({ status: 'completed', error: null, current_job_id: dogJobs[0].id });
+      expect(dogJobs).toHaveLength(1);
+      expect(dogJobs[0].status).toBe('completed');
+      const dogReport = byName(report).get('dog.jpg')!;
+      expect(JSON.parse(dogJobs[0].summary!)).toEqual(dogReport.summary);
+      expect(dets(dog.id)).toBe(dogReport.detections.length);
+      expect(dog.detection_count).toBe(dogReport.detections.length);
+      expect(check.prepare('SELECT count(*) FROM detections').pluck().get()).toBe(dogReport.detections.length);
+    } finally {
+      check.close();
+    }
   });
 
   it('a file that could not be read, once fixed, becomes one completed observation (no failed leftover)', async () => {

@@ -56,6 +56,18 @@ describe('bad input: each photo fails with a clear error, the batch goes on', ()
     fs.copyFileSync(path.join(GENERAL, 'person.jpg'), path.join(dir, 'sub dir ü', 'person.jpg'));
     fs.symlinkSync('..', path.join(dir, 'sub dir ü', 'loop')); // a folder link back to its parent
     fs.symlinkSync(path.join(dir, 'gone.jpg'), path.join(dir, 'broken-link.jpg'));
+    // a real PNG with its pixel data overwritten in the middle, one cut in half, and a photo named .jpeg
+    const png = fs.readFileSync(path.join(GENERAL, 'chelsea.png'));
+    const mid = Math.floor(png.length / 2);
+    fs.writeFileSync(
+      path.join(dir, 'corrupt.png'),
+      Buffer.concat([png.subarray(0, mid), Buffer.alloc(4096, 0x5a), png.subarray(mid + 4096)]),
+    );
+    fs.writeFileSync(path.join(dir, 'truncated.png'), png.subarray(0, mid));
+    fs.writeFileSync(
+      path.join(dir, 'eagle.jpeg'),
+      Buffer.concat([fs.readFileSync(path.join(GENERAL, 'eagle.jpg')), Buffer.from('other bytes')]),
+    );
     fs.symlinkSync(path.join(dir, 'gone-folder'), path.join(dir, 'broken-folder-link'));
     const db = openDb(path.join(tmpDir(), 'bad.db'));
     try {
@@ -72,6 +84,8 @@ describe('bad input: each photo fails with a clear error, the batch goes on', ()
     ['huge.jpg', /21\.0 MB; the limit for a photo is 20 MB/],
     ['bomb.png', /50000×50000 .*limit is 100 MP, refused without decoding/],
     ['broken-link.jpg', /file not found/],
+    ['corrupt.png', /corrupt or truncated/],
+    ['truncated.png', /corrupt or truncated/],
   ])('%s fails: %s', (file, message) => {
     const p = byName().get(file)!;
     expect(p, file).toBeDefined();
@@ -85,13 +99,16 @@ describe('bad input: each photo fails with a clear error, the batch goes on', ()
     expect(ok.status).toBe('completed');
     expect(ok.detections.map((d) => d.objectName)).toContain('dog');
     expect(byName().get('person.jpg')!.status).toBe('completed');
-    expect(report.counts).toMatchObject({ total: 8, completed: 2, failed: 6 });
+    const jpeg = byName().get('eagle.jpeg')!;
+    expect(jpeg.status).toBe('completed');
+    expect(jpeg.detections.map((d) => d.objectName)).toContain('bird');
+    expect(report.counts).toMatchObject({ total: 11, completed: 3, failed: 8 });
   });
 
   it('the symlink loop is walked once; a broken folder link is reported, not fatal', () => {
     const { files, skipped } = scanPaths([dir]);
     expect(skipped).toEqual([{ path: path.join(dir, 'broken-folder-link'), reason: expect.stringMatching(/^broken link: ENOENT/) }]);
     expect(files.filter((f) => f.endsWith('person.jpg'))).toHaveLength(1);
-    expect(files).toHaveLength(8);
+    expect(files).toHaveLength(11);
   });
 });

@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { AuditReportSchema, StatsSchema } from '../src/shared/domain';
-import { GENERAL, PHOTOS, ROOT, tmpDir } from './helpers';
+import { GENERAL, PHOTOS, ROOT, iouBox, tmpDir } from './helpers';
 
 const BIN = path.join(ROOT, 'bin', 'kliq-audit.mjs');
 
@@ -48,6 +48,40 @@ describe('kliq-audit audit', () => {
     expect(r.stderr).toMatch(/failed: .*bad\.jpg: not a JPEG or PNG image/);
     expect(r.stderr).toMatch(/1 audited, 0 already done \(no new inference\), 1 failed/);
   });
+
+  // as root, the audit runs as nobody (root reads any file): that needs a checkout nobody can read
+  const asNobody = process.getuid?.() === 0;
+  const nobodyCanRun =
+    !asNobody ||
+    spawnSync(process.execPath, ['-e', `require('fs').readFileSync(${JSON.stringify(BIN)})`], { uid: 65534, gid: 65534 }).status === 0;
+  it.skipIf(!nobodyCanRun)(
+    'an unreadable file fails on its own with its reason; the batch goes on (as root: needs a checkout nobody can read)',
+    () => {
+      const dir = tmpDir();
+      fs.chmodSync(dir, 0o777);
+      const eagle = fs.readFileSync(path.join(GENERAL, 'eagle.jpg'));
+      fs.writeFileSync(path.join(dir, 'ok.jpg'), eagle);
+      fs.writeFileSync(path.join(dir, 'locked.jpg'), Buffer.concat([eagle, Buffer.from('other bytes')]));
+      fs.chmodSync(path.join(dir, 'locked.jpg'), 0o000);
+      // root reads any file: run the audit as nobody then, with its home, temp (tsx's cache) and models in the folder
+      const user = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+      const r = spawnSync(process.execPath, [BIN, 'audit', dir, '--db', path.join(dir, 'u.db'), '--provider', 'cpu', '--json'], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env: { ...process.env, HOME: dir, TMPDIR: dir, KLIQ_MODELS_DIR: path.join(dir, 'models') },
+        timeout: 120_000,
+        ...user,
+      });
+      expect(r.status, r.stderr).toBe(1);
+      const report = AuditReportSchema.parse(JSON.parse(r.stdout));
+      const by = new Map(report.photos.map((p) => [path.basename(p.path), p]));
+      expect(by.get('locked.jpg')).toMatchObject({
+        status: 'failed',
+        error: expect.stringMatching(/permission denied: cannot read the file/),
+      });
+      expect(by.get('ok.jpg')!.status).toBe('completed');
+    },
+  );
 
   it.each([
     ['an unknown flag', ['audit', GENERAL, '--colour'], /unknown option '--colour'/],
@@ -137,47 +171,93 @@ describe('kliq-audit audit', () => {
   });
 });
 
-describe('crash safety', () => {
-  it('kill -9 mid-run loses no photo and duplicates nothing after the next run', async () => {
-    const dir = tmpDir();
-    const sources = ['dog.jpg', 'person.jpg', 'giraffe.jpg', 'eagle.jpg'];
-    await Promise.all(
-      Array.from({ length: 40 }, (_, i) =>
-        sharp(path.join(GENERAL, sources[i % sources.length]))
-          .resize({ width: 1200 + i })
-          .jpeg({ quality: 85 })
-          .toFile(path.join(dir, `k${i}.jpg`)),
-      ),
-    );
-    const db = path.join(tmpDir(), 'kill.db');
-    const child = spawn(process.execPath, [BIN, 'audit', dir, '--db', db, '--provider', 'cpu'], { cwd: ROOT });
-    let stderr = '';
-    await new Promise<void>((resolve) => {
-      child.stderr.on('data', (b: Buffer) => {
-        stderr += b.toString();
-        if (/[1-9]\d*\/40 photos/.test(stderr)) resolve();
-      });
-    });
-    child.kill('SIGKILL');
-    await new Promise((r) => child.on('exit', r));
-    const r = cli(['audit', dir, '--db', db, '--provider', 'cpu']);
+describe('audit options (README table)', () => {
+  const json = (args: string[]) => {
+    const r = cli(['audit', ...args, '--db', path.join(tmpDir(), 'o.db'), '--provider', 'cpu', '--json']);
     expect(r.code, r.stderr).toBe(0);
-    const after = new Database(db, { readonly: true });
-    const one = (sql: string) => (after.prepare(sql).get() as { n: number }).n;
-    expect(one('SELECT count(*) AS n FROM observations')).toBe(40);
-    expect(one(`SELECT count(*) AS n FROM observations WHERE status = 'completed'`)).toBe(40);
-    // exactly one completed job per photo, and every job ended (none left queued or processing)
-    expect(
-      one(
-        `SELECT count(*) AS n FROM (SELECT observation_id FROM cv_jobs WHERE status = 'completed'
-         GROUP BY observation_id HAVING count(*) > 1)`,
-      ),
-    ).toBe(0);
-    expect(one(`SELECT count(*) AS n FROM cv_jobs WHERE status IN ('queued', 'processing')`)).toBe(0);
-    expect(
-      one(`SELECT count(*) AS n FROM detections d JOIN observations o ON o.id = d.observation_id WHERE d.cv_job_id != o.current_job_id`),
-    ).toBe(0);
-    after.close();
+    return AuditReportSchema.parse(JSON.parse(r.stdout));
+  };
+
+  it('--location, --visit, --aisle, --captured-by and --meta land on each observation', () => {
+    const db = path.join(tmpDir(), 'meta.db');
+    const r = cli([
+      'audit',
+      path.join(GENERAL, 'person.jpg'),
+      path.join(GENERAL, 'eagle.jpg'),
+      '--db',
+      db,
+      '--provider',
+      'cpu',
+      '--location',
+      'Store 9',
+      '--visit',
+      'v-7',
+      '--aisle',
+      'drinks',
+      '--captured-by',
+      'rep_x',
+      '--meta',
+      'shelf=top',
+      '--meta',
+      'note=a=b',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const d = new Database(db, { readonly: true });
+    const rows = d
+      .prepare('SELECT l.name AS location, o.metadata, o.visit_id FROM observations o LEFT JOIN locations l ON l.id = o.location_id')
+      .all() as { location: string; metadata: string; visit_id: string }[];
+    d.close();
+    expect(rows).toHaveLength(2);
+    for (const row of rows) {
+      expect(row.location).toBe('Store 9');
+      expect(row.visit_id).toBe('v-7');
+      expect(JSON.parse(row.metadata)).toEqual({ shelf: 'top', note: 'a=b', aisle: 'drinks', visit_id: 'v-7', captured_by: 'rep_x' });
+    }
+  });
+
+  it('--expect: the batch compliance score is the mean of the photos, outOfStock the labels found in no photo', () => {
+    const expected = ['person', 'dog', 'horse', 'bottle'];
+    const report = json([path.join(GENERAL, 'person.jpg'), path.join(GENERAL, 'eagle.jpg'), '--expect', expected.join(',')]);
+    const scores = report.photos.map((p) => p.summary!.complianceScore!);
+    expect(scores[0]).toBeGreaterThan(scores[1]); // person, dog and horse against (at most) a bird
+    const found = new Set(report.photos.flatMap((p) => p.detections.map((d) => d.objectName)).filter((l) => expected.includes(l)));
+    for (const p of report.photos) {
+      const mine = new Set(p.detections.map((d) => d.objectName));
+      expect(p.summary!.outOfStock).toEqual(expected.filter((l) => !mine.has(l)));
+      expect(p.summary!.complianceScore).toBeCloseTo(expected.filter((l) => mine.has(l)).length / expected.length, 4);
+    }
+    expect(report.summary.complianceScore).toBeCloseTo((scores[0] + scores[1]) / 2, 4);
+    // not the share of expected labels found anywhere in the batch
+    expect(Math.abs(report.summary.complianceScore! - found.size / expected.length)).toBeGreaterThan(0.1);
+    expect(report.summary.outOfStock).toEqual(expected.filter((l) => !found.has(l)));
+  });
+
+  it('--conf, --max-det and --iou change what is kept', () => {
+    const all = (r: ReturnType<typeof json>) => r.photos.flatMap((p) => p.detections);
+    const base = json([GENERAL]);
+    // --conf: nothing below it; the default (0.25) kept some that are below
+    expect(all(base).some((d) => d.confidence < 0.6)).toBe(true);
+    const conf = json([GENERAL, '--conf', '0.6']);
+    expect(all(conf).length).toBeGreaterThan(0);
+    expect(all(conf).every((d) => d.confidence >= 0.6)).toBe(true);
+    // --max-det: at most that many per photo (the most confident)
+    expect(base.photos.some((p) => p.detections.length > 2)).toBe(true);
+    const max = json([GENERAL, '--max-det', '2']);
+    for (const p of max.photos) {
+      const full = base.photos.find((b) => b.path === p.path)!;
+      expect(p.detections.length).toBe(Math.min(2, full.detections.length));
+      expect(p.detections.map((d) => d.confidence)).toEqual(full.detections.slice(0, 2).map((d) => d.confidence));
+    }
+    // --iou: class-wise NMS at that threshold. At the default 0.45 no two boxes of a class overlap more than 0.45;
+    // at 0.9 the detector's near-duplicates of one object stay
+    const overlapping = (r: ReturnType<typeof json>, t: number) =>
+      r.photos.flatMap((p) =>
+        p.detections.flatMap((a, i) =>
+          p.detections.slice(i + 1).filter((b) => b.objectName === a.objectName && iouBox(a.boundingBox, b.boundingBox) > t),
+        ),
+      ).length;
+    expect(overlapping(base, 0.45)).toBe(0);
+    expect(overlapping(json([GENERAL, '--iou', '0.9']), 0.45)).toBeGreaterThan(0);
   });
 });
 
@@ -191,6 +271,15 @@ describe('execution providers (no GPU on this machine: the fallback is real, not
     expect(r.stderr).toMatch(new RegExp(`on CPU — fallback: ${provider} unavailable`));
     expect(r.stderr).toMatch(/1\/1 photos, .* CPU \(fallback\)/);
     expect(report.photos[0].detections.map((d) => d.objectName)).toContain('bird');
+  });
+
+  it('--provider auto (the default) tries CUDA on Linux, then runs on CPU and says why', () => {
+    const r = cli(['audit', path.join(GENERAL, 'eagle.jpg'), '--db', path.join(tmpDir(), 'p.db'), '--provider', 'auto', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const report = AuditReportSchema.parse(JSON.parse(r.stdout));
+    expect(report.provider).toBe('cpu');
+    expect(report.providerFallback).toMatch(process.platform === 'win32' ? /^dml unavailable/ : /^cuda unavailable \(.+\)/);
+    expect(r.stderr).toMatch(/on CPU — fallback: /);
   });
 
   it('--provider cpu uses the CPU with no fallback', () => {

@@ -14,7 +14,7 @@ if (!fs.existsSync(PHOTOS)) {
   throw new Error(`tests need ../shared beside the project (looked for ${PHOTOS})`);
 }
 
-export { tmpDir } from './tmp';
+export { removeTmpDirs, tmpDir } from './tmp';
 
 export function iouBox(a: BoundingBox, b: BoundingBox): number {
   const ix = Math.max(0, Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x));

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/main/engine/errors';
@@ -81,19 +82,22 @@ describe('model manifest', () => {
       expect(fs.statSync(file).size).toBe(3660092);
     });
 
-    it('refuses a download with the wrong checksum, and a 404, and an unreachable host', async () => {
+    it('refuses a download with the wrong checksum, a 404, and a host that drops the connection', async () => {
       await expect(ensureModelFile(withUrl(`${base}/wrong.onnx`), { dir: tmpDir(), mirrors: [] })).rejects.toThrow(
         /does not match the manifest/,
       );
       await expect(ensureModelFile(withUrl(`${base}/missing.onnx`), { dir: tmpDir(), mirrors: [] })).rejects.toThrow(/HTTP 404/);
-      // a port that was just free: nothing listens there
-      const probe = http.createServer();
-      await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-      const closedPort = (probe.address() as { port: number }).port;
-      await new Promise<void>((r) => probe.close(() => r()));
-      await expect(
-        ensureModelFile(withUrl(`http://127.0.0.1:${closedPort}/yolox_nano.onnx`), { dir: tmpDir(), mirrors: [] }),
-      ).rejects.toThrow(/ECONNREFUSED[\s\S]*Fix: put yolox_nano.onnx/);
+      // a port this test holds (so nothing else can take it) that drops every connection unanswered
+      const dropper = net.createServer((socket) => socket.resetAndDestroy());
+      await new Promise<void>((r) => dropper.listen(0, '127.0.0.1', r));
+      const port = (dropper.address() as { port: number }).port;
+      try {
+        await expect(ensureModelFile(withUrl(`http://127.0.0.1:${port}/yolox_nano.onnx`), { dir: tmpDir(), mirrors: [] })).rejects.toThrow(
+          /127\.0\.0\.1:\d+\/yolox_nano\.onnx: .*(ECONNRESET|other side closed)[\s\S]*Fix: put yolox_nano.onnx/,
+        );
+      } finally {
+        await new Promise<void>((r) => dropper.close(() => r()));
+      }
     });
   });
 

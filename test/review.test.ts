@@ -1,8 +1,9 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import WebSocket from 'ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openDb, migrate, type Db } from '../src/main/engine/db';
 import { migrations } from '../src/main/engine/db/migrations';
 import { runAudit } from '../src/main/engine/audit';
@@ -12,31 +13,54 @@ import { serve, type Served } from '../src/main/serve';
 import { methods } from '../src/shared/rpc';
 import { PHOTOS, GENERAL, tmpDir } from './helpers';
 
-let dbFile: string;
-let db: Db;
-let host: EngineHost;
-
+/**
+ * Every test opens its own copy of one audited database (the 12 shared photos, made once in beforeAll
+ * and closed): no test sees another's edits, so they pass in any order (vitest --sequence.shuffle).
+ */
+let pristine: string;
 beforeAll(async () => {
-  dbFile = path.join(tmpDir(), 'review.db');
-  db = openDb(dbFile);
-  await runAudit({ paths: [PHOTOS], db, provider: 'cpu', location: 'Store 7', metadata: { visit_id: 'v-42' } });
-  host = new EngineHost(db, { user: 'rep_jane', modelLabels: ['person', 'dog', 'bottle'] });
+  pristine = path.join(tmpDir(), 'pristine.db');
+  const db = openDb(pristine);
+  try {
+    await runAudit({ paths: [PHOTOS], db, provider: 'cpu', location: 'Store 7', metadata: { visit_id: 'v-42' } });
+  } finally {
+    db.close();
+  }
 });
-afterAll(() => db.close());
 
-const photoId = (file: string) =>
-  (db.prepare('SELECT id FROM observations WHERE source_path LIKE ?').get(`%/${file}`) as { id: string }).id;
-const corrections = (obs: string) =>
-  db.prepare('SELECT action, detection_id, before, after, who FROM corrections WHERE observation_id = ? ORDER BY id').all(obs) as {
-    action: string;
-    detection_id: number | null;
-    before: string | null;
-    after: string | null;
-    who: string;
-  }[];
+const opened: Db[] = [];
+afterEach(() => {
+  for (const d of opened.splice(0)) d.close();
+});
+
+interface Fresh {
+  db: Db;
+  host: EngineHost;
+  photoId: (file: string) => string;
+  corrections: (obs: string) => { action: string; detection_id: number | null; before: string | null; after: string | null; who: string }[];
+}
+
+/** A copy of the audited database, opened, with an engine host on it; closed after the test. */
+function fresh({ closeAfterEach = true } = {}): Fresh {
+  const file = path.join(tmpDir(), 'review.db');
+  fs.copyFileSync(pristine, file);
+  const db = openDb(file);
+  if (closeAfterEach) opened.push(db);
+  const host = new EngineHost(db, { user: 'rep_jane', modelLabels: ['person', 'dog', 'bottle'] });
+  return {
+    db,
+    host,
+    photoId: (name) => (db.prepare('SELECT id FROM observations WHERE source_path LIKE ?').get(`%/${name}`) as { id: string }).id,
+    corrections: (obs) =>
+      db
+        .prepare('SELECT action, detection_id, before, after, who FROM corrections WHERE observation_id = ? ORDER BY id')
+        .all(obs) as ReturnType<Fresh['corrections']>,
+  };
+}
 
 describe('queues', () => {
   it('lists every photo uncertain-first (most model boxes under 0.5, then the lowest model confidence), paged', () => {
+    const { host } = fresh();
     const all = host.review.queue({ filter: {}, sort: 'uncertain', offset: 0, limit: 100 });
     expect(all.total).toBe(12);
     // the README's rule, computed here from each photo's model boxes
@@ -56,6 +80,7 @@ describe('queues', () => {
   });
 
   it('filters by label, confidence band, location, visit, model and review state; counts per queue', () => {
+    const { host } = fresh();
     const dogs = host.review.queue({ filter: { label: 'dog' }, sort: 'path', offset: 0, limit: 100 });
     expect(dogs.items.map((i) => i.fileName)).toEqual(expect.arrayContaining(['dog.jpg', 'person.jpg']));
     expect(
@@ -82,6 +107,7 @@ describe('queues', () => {
 
 describe('edits: each is a correction row (before, after, who) and an outbox row, in one transaction', () => {
   it('relabel and move, delete and restore, add, accept and flag', () => {
+    const { db, host, photoId, corrections } = fresh();
     const obs = photoId('dog.jpg');
     const before = host.review.photo({ observationId: obs });
     const bike = before.detections.find((d) => d.objectName === 'bicycle')!;
@@ -108,6 +134,31 @@ describe('edits: each is a correction row (before, after, who) and an outbox row
     const count = (sql: string) => (db.prepare(sql).get() as { n: number }).n;
     expect(count(`SELECT count(*) AS n FROM outbox WHERE kind = 'correction'`)).toBe(count('SELECT count(*) AS n FROM corrections'));
     expect(count(`SELECT count(DISTINCT idempotency_key) AS n FROM outbox`)).toBe(count('SELECT count(*) AS n FROM outbox'));
+    // one outbox row per correction, naming it, with what sync must send
+    const all = db.prepare('SELECT id, observation_id, detection_id, action, before, after, who FROM corrections ORDER BY id').all() as {
+      id: number;
+      observation_id: string;
+      detection_id: number | null;
+      action: string;
+      before: string | null;
+      after: string | null;
+      who: string;
+    }[];
+    const outbox = db.prepare(`SELECT ref, payload FROM outbox WHERE kind = 'correction' ORDER BY id`).all() as {
+      ref: string;
+      payload: string;
+    }[];
+    expect(outbox.map((o) => o.ref)).toEqual(all.map((c) => String(c.id)));
+    all.forEach((c, i) =>
+      expect(JSON.parse(outbox[i].payload)).toMatchObject({
+        observationId: c.observation_id,
+        detectionId: c.detection_id,
+        action: c.action,
+        before: c.before === null ? null : JSON.parse(c.before),
+        after: c.after === null ? null : JSON.parse(c.after),
+        who: 'rep_jane',
+      }),
+    );
 
     const after = host.review.photo({ observationId: obs });
     expect(after.item.detectionCount).toBe(before.detections.length + 1);
@@ -118,6 +169,7 @@ describe('edits: each is a correction row (before, after, who) and an outbox row
   });
 
   it('refuses impossible edits with clear errors and changes nothing', () => {
+    const { host, photoId, corrections } = fresh();
     const obs = photoId('person.jpg');
     const d = host.review.photo({ observationId: obs }).detections[0];
     const n = corrections(obs).length;
@@ -129,6 +181,7 @@ describe('edits: each is a correction row (before, after, who) and an outbox row
   });
 
   it('the catalog offers model labels and imported SKUs, most used first', () => {
+    const { host } = fresh();
     host.review.addCatalogItems([{ sku: '5449000000996', name: 'Coca-Cola 330ml' }]);
     const all = host.review.catalog({ query: '', limit: 200 });
     expect(all[0].uses).toBeGreaterThanOrEqual(all[1].uses);
@@ -138,6 +191,7 @@ describe('edits: each is a correction row (before, after, who) and an outbox row
   });
 
   it('batch summary counts the current detections of the filtered photos', () => {
+    const { db, host } = fresh();
     const s = host.review.batchSummary({ filter: {} });
     const total = db.prepare('SELECT sum(detection_count) AS n FROM observations').get() as { n: number };
     expect(s.photos).toBe(12);
@@ -148,6 +202,7 @@ describe('edits: each is a correction row (before, after, who) and an outbox row
 
 describe('a new run never replaces what an auditor reviewed or corrected', () => {
   it('keeps the reviewed result current after a re-audit with other options; an untouched photo moves on', async () => {
+    const { db, host, photoId } = fresh();
     const reviewed = photoId('giraffe.jpg');
     const untouched = photoId('eagle.jpg');
     const before = host.review.photo({ observationId: reviewed });
@@ -167,8 +222,9 @@ describe('a new run never replaces what an auditor reviewed or corrected', () =>
 });
 
 describe('RPC handler (zod at the boundary)', () => {
-  const handle = () => createRpcHandler(host);
   it('validates params and maps errors', async () => {
+    const { host } = fresh();
+    const handle = () => createRpcHandler(host);
     expect(await handle()('nope', {}, 1)).toMatchObject({
       id: 1,
       ok: false,
@@ -234,14 +290,23 @@ describe('migration 002 on a database made by 001', () => {
 });
 
 describe('kliq-audit serve: token, origin and host', () => {
+  // one server for this block: its tests read, and the one that imports a file checks only that file
   let served: Served;
   let renderer: string;
+  let db: Db;
+  let photoId: Fresh['photoId'];
   beforeAll(async () => {
+    const f = fresh({ closeAfterEach: false });
+    ({ db, photoId } = f);
+    const host = f.host;
     renderer = tmpDir();
     fs.writeFileSync(path.join(renderer, 'index.html'), '<!doctype html><title>t</title>');
     served = await serve({ host, rendererDir: renderer, port: 0 });
   });
-  afterAll(() => served.close());
+  afterAll(async () => {
+    await served?.close();
+    db?.close();
+  });
 
   const rpc = (url: string, headers: Record<string, string> = {}) =>
     new Promise<{ status: 'open'; result: unknown } | { status: 'refused'; message: string }>((resolve) => {
@@ -286,6 +351,22 @@ describe('kliq-audit serve: token, origin and host', () => {
     const id = (db.prepare('SELECT id FROM observations WHERE source_path = ?').get(secret) as { id: string }).id;
     expect((await fetch(`${base}/photo/${id}?token=${served.token}`)).status).toBe(404);
     expect((await fetch(`${base}/`)).status).toBe(200); // still up
+  });
+
+  it('listens on 127.0.0.1 only: the same port on the other addresses of this machine refuses', async () => {
+    // 127.0.0.2 is loopback too, but not the address serve binds; then every external IPv4 address
+    const others = Object.values(os.networkInterfaces())
+      .flat()
+      .filter((a) => a !== undefined && a.family === 'IPv4' && !a.internal)
+      .map((a) => a!.address);
+    for (const address of ['127.0.0.2', ...others]) {
+      const code = await fetch(`http://${address}:${served.port}/`).then(
+        (r) => `answered ${r.status}`,
+        (e: Error & { cause?: { code?: string } }) => e.cause?.code ?? e.message,
+      );
+      expect(code, address).toBe('ECONNREFUSED');
+    }
+    expect((await fetch(`http://127.0.0.1:${served.port}/`)).status).toBe(200);
   });
 
   it('serves photo pixels only with the token, and no file outside the UI folder', async () => {

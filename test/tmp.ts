@@ -2,7 +2,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-/** A fresh temporary folder. Apart from helpers.ts, which needs ../shared: unit tests also run in Stryker's sandbox. */
+// Apart from helpers.ts, which needs ../shared: unit tests also run in Stryker's sandbox.
+const made: string[] = [];
+
+/** A new temporary folder, removed after the test file (test/setup.ts calls removeTmpDirs in afterAll). */
 export function tmpDir(prefix = 'kliq-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+
+/** Removes every folder tmpDir() made in this test file. */
+export function removeTmpDirs(): void {
+  for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
 }

@@ -147,7 +147,12 @@ async function auditCommand(paths: string[], o: AuditCliOptions): Promise<number
     if (interrupts === 1) controller.abort();
     else {
       err('quitting now; photos in flight go back to pending on the next run');
-      process.exit(EXIT.cancelled);
+      // process.exit() could abort in native teardown while a photo is in the model ("terminate called
+      // after throwing an instance of 'Napi::Error'"): run the 'exit' handlers (the write queue's flush),
+      // then die by SIGINT, which shells report as 130
+      process.emit('exit', EXIT.cancelled);
+      process.off('SIGINT', onSigint);
+      process.kill(process.pid, 'SIGINT');
     }
   };
   process.on('SIGINT', onSigint);

@@ -269,7 +269,10 @@ export function PhotoCanvas(props: Props) {
   };
 
   const onDoubleClick = (e: ReactMouseEvent) => {
-    const boxId = Number((e.target as Element).closest('[data-box-id]')?.getAttribute('data-box-id') ?? NaN);
+    // the viewport holds the pointer capture from the clicks, so the event's target is the viewport,
+    // not the box: find the box under the pointer instead
+    const under = document.elementFromPoint(e.clientX, e.clientY) ?? (e.target as Element);
+    const boxId = Number(under.closest('[data-box-id]')?.getAttribute('data-box-id') ?? NaN);
     if (Number.isFinite(boxId)) onOpenPicker(boxId);
   };
 
