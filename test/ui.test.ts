@@ -698,7 +698,11 @@ describe.skipIf(!hasChromium)('review UI in Chromium against kliq-audit serve', 
     rw.pragma('busy_timeout = 5000');
     rw.prepare('UPDATE detections SET deleted = 1 WHERE id = ?').run(id);
     rw.close();
-    const keys = await page.$$eval('[data-testid=label-key]', (bs) => bs.map((b) => b.getAttribute('data-label')!));
+    // the number keys come with the catalog: wait for them (under load they may not be there yet)
+    const keys = await until('the label keys', async () => {
+      const k = await page.$$eval('[data-testid=label-key]', (bs) => bs.map((b) => b.getAttribute('data-label')!));
+      return k.some((l) => l !== label) ? k : null;
+    });
     await page.keyboard.press(String(keys.findIndex((l) => l !== label) + 1));
     await until('the error shown', async () => (await page.getAttribute('[data-testid=save-status]', 'data-state')) === 'error');
     expect(await page.textContent('[data-testid=save-status]')).toMatch(/deleted/);
