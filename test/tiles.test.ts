@@ -1,7 +1,7 @@
 import path from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { letterboxFor, mergeTiled, tileGrid, unletterbox, type Letterbox, type RawBox } from '../src/main/engine/geometry';
+import { letterboxFor, tileGrid, unletterbox, type Letterbox, type RawBox } from '../src/main/engine/geometry';
 import { prepareTileTensors, probePhoto } from '../src/main/engine/ingest/photo';
 import { runAudit, tilesFor } from '../src/main/engine/audit';
 import { openDb } from '../src/main/engine/db';
@@ -132,48 +132,6 @@ describe('tiled inference on a photo where the right answer is known', () => {
         placed.some((p) => inside(d.boundingBox, p.box)),
         `${d.objectName} ${JSON.stringify(d.boundingBox)}`,
       ).toBe(true);
-  });
-});
-
-describe('merging detections across tiles', () => {
-  const b = (source: number, score: number, x1: number, y1: number, x2: number, y2: number, classId = 0): RawBox & { source: number } => ({
-    classId,
-    score,
-    x1,
-    y1,
-    x2,
-    y2,
-    source,
-  });
-
-  it('joins an object cut by a tile border with its whole twin, and keeps neighbours apart', () => {
-    const merged = mergeTiled(
-      [
-        b(1, 0.9, 100, 100, 150, 200), // whole bottle seen by tile 1
-        b(2, 0.6, 100, 150, 150, 200), // its lower half, cut by tile 2's border
-        b(2, 0.8, 160, 100, 210, 200), // the neighbouring bottle
-      ],
-      0.45,
-      100,
-    );
-    expect(merged).toHaveLength(2);
-    expect(merged[0]).toMatchObject({ x1: 100, y1: 100, x2: 150, y2: 200 });
-    expect(merged[1]).toMatchObject({ x1: 160 });
-  });
-
-  it('never lets a big whole-photo box swallow the small objects inside it', () => {
-    // whole photo (source 0) sees one big box; tile 1 sees two bottles inside it
-    const merged = mergeTiled([b(0, 0.9, 0, 0, 100, 100), b(1, 0.8, 0, 0, 40, 100), b(1, 0.7, 60, 0, 100, 100)], 0.45, 100);
-    expect(merged.map((m) => [m.x1, m.x2])).toEqual([
-      [0, 100],
-      [0, 40],
-      [60, 100],
-    ]);
-  });
-
-  it('does not merge boxes of different classes, nor a small box inside a big one from the same tile', () => {
-    expect(mergeTiled([b(1, 0.9, 0, 0, 100, 100), b(2, 0.8, 10, 10, 50, 50, 1)], 0.45, 100)).toHaveLength(2);
-    expect(mergeTiled([b(1, 0.9, 0, 0, 100, 100), b(1, 0.8, 10, 10, 50, 50)], 0.45, 100)).toHaveLength(2);
   });
 });
 
