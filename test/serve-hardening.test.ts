@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { openDb, type Db } from '../src/main/engine/db';
 import { runAudit } from '../src/main/engine/audit';
 import { EngineHost } from '../src/main/engine/host';
@@ -56,6 +56,17 @@ describe('photo pixels: only the file that was audited (serve /photo and the eng
     base = `http://127.0.0.1:${served.port}`;
   });
   afterAll(() => served.close());
+  // every test starts from the photos as they were audited (tests replace, touch and delete them)
+  beforeEach(() => {
+    for (const n of NAMES) {
+      const file = path.join(photos, n);
+      fs.rmSync(file, { force: true });
+      fs.copyFileSync(path.join(GENERAL, n), file);
+      fs.chmodSync(file, 0o644);
+      const st = fs.statSync(file);
+      db.prepare('UPDATE observations SET bytes = ?, file_mtime_ms = ? WHERE id = ?').run(st.size, Math.floor(st.mtimeMs), photoId(n));
+    }
+  });
   const get = (id: string, method = 'GET') => fetch(`${base}/photo/${id}?token=${served.token}`, { method });
 
   it('serves the audited file as it was', async () => {
