@@ -878,6 +878,7 @@ describe.skipIf(!hasChromium)('kliq-audit serve in Chromium: changed photos and 
     const dog = fs.readFileSync(path.join(photos, 'dog.jpg'));
     fs.copyFileSync(path.join(photos, 'person.jpg'), path.join(photos, 'dog.jpg'));
     fs.writeFileSync(path.join(photos, 'person.jpg'), dog);
+    await served?.stop();
     served = await startServe(dbFile, 'ui-tester');
     await page.goto(served.url);
     await until('2 queue rows', async () => (await page.$$('[data-testid=queue-row]')).length === 2);
@@ -886,8 +887,17 @@ describe.skipIf(!hasChromium)('kliq-audit serve in Chromium: changed photos and 
     expect(await note.textContent()).toBe('The photo file changed since it was audited: re-import it');
   });
 
+  /** Each test may run first (--sequence.shuffle): serve, and the page open on it, whatever ran before. */
+  async function servedAndOpen(): Promise<Served> {
+    if (!served) {
+      served = await startServe(dbFile, 'ui-tester');
+      await page.goto(served.url);
+    }
+    return served;
+  }
+
   it('restarting serve keeps the URL valid: the same token, and the open page reconnects', async () => {
-    const { url, port, token } = served!;
+    const { url, port, token } = await servedAndOpen();
     await until('connected', async () => (await connection(page)) === 'open');
     await served!.stop();
     await until('reconnecting', async () => (await connection(page)) === 'reconnecting');
@@ -898,7 +908,8 @@ describe.skipIf(!hasChromium)('kliq-audit serve in Chromium: changed photos and 
   });
 
   it('a restart with --new-token tells the open page its address is no longer valid, and it stops retrying', async () => {
-    const { port, token } = served!;
+    const { port, token } = await servedAndOpen();
+    await until('connected', async () => (await connection(page)) === 'open');
     await served!.stop();
     served = await startServe(dbFile, 'ui-tester', { port, args: ['--new-token'] });
     expect(served.token).not.toBe(token);
