@@ -86,7 +86,7 @@ describe('an audit beside edits', () => {
     const byStatus = db.prepare(`SELECT status, count(*) AS n FROM observations GROUP BY status`).all();
     expect(byStatus).toEqual([{ status: 'completed', n: 400 + 9 }]);
     expect(db.prepare(`SELECT count(*) AS n FROM corrections`).get()).toEqual({ n: edits });
-    expect(db.prepare(`SELECT count(*) AS n FROM outbox WHERE kind = 'correction'`).get()).toEqual({ n: edits });
+    expect(db.prepare(`SELECT count(*) AS n FROM outbox WHERE kind = 'labels'`).get()).toEqual({ n: edits });
     db.close();
   });
 });

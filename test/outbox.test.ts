@@ -12,8 +12,8 @@ describe('the outbox: enqueue, claim, ack, fail', () => {
   it('hands out due items oldest first, once per lease, with their payload and stable key', () => {
     const db = fresh();
     const box = new Outbox(db);
-    const a = box.enqueue('correction', 'c1', { n: 1 }, 'key-a');
-    const b = box.enqueue('correction', 'c2', { n: 2 });
+    const a = box.enqueue('labels', 'c1', { n: 1 }, { idempotencyKey: 'key-a' });
+    const b = box.enqueue('labels', 'c2', { n: 2 });
     const t0 = Date.parse('2026-01-01T00:00:00Z');
     const first = box.claim(10, { now: t0, leaseMs: 1000 });
     expect(first.map((i) => [i.id, i.ref, i.payload, i.attempts])).toEqual([
@@ -21,7 +21,7 @@ describe('the outbox: enqueue, claim, ack, fail', () => {
       [b, 'c2', { n: 2 }, 1],
     ]);
     expect(first[0].idempotencyKey).toBe('key-a');
-    expect(first[1].idempotencyKey).toMatch(/^correction-[0-9a-f-]{36}$/);
+    expect(first[1].idempotencyKey).toMatch(/^labels-[0-9a-f-]{36}$/);
     // leased: a second drainer gets nothing until the lease runs out
     expect(box.claim(10, { now: t0 + 999 })).toEqual([]);
     const again = box.claim(1, { now: t0 + 1000, leaseMs: 1000 });
@@ -32,7 +32,7 @@ describe('the outbox: enqueue, claim, ack, fail', () => {
   it('ack removes an item for good; a retry waits for its time; a permanent failure keeps its reason', () => {
     const db = fresh();
     const box = new Outbox(db);
-    const [sent, retried, refused] = ['a', 'b', 'c'].map((r) => box.enqueue('correction', r, {}));
+    const [sent, retried, refused] = ['a', 'b', 'c'].map((r) => box.enqueue('labels', r, {}));
     const t0 = Date.parse('2026-01-01T00:00:00Z');
     box.claim(10, { now: t0, leaseMs: 10 });
     box.ack(sent, t0);
@@ -54,7 +54,7 @@ describe('the outbox: enqueue, claim, ack, fail', () => {
     const box = new Outbox(db);
     expect(() =>
       db.transaction(() => {
-        box.enqueue('correction', 'x', {});
+        box.enqueue('labels', 'x', {});
         throw new Error('the change failed');
       })(),
     ).toThrow('the change failed');
@@ -72,7 +72,7 @@ describe('the outbox, exact cases', () => {
   it('leases for a minute by default; the lease ends exactly at its time', () => {
     const db = fresh();
     const box = new Outbox(db);
-    const id = box.enqueue('correction', 'r', [1, 'two']);
+    const id = box.enqueue('labels', 'r', [1, 'two']);
     expect(box.claim(5, { now: t0 }).map((i) => [i.id, i.attempts])).toEqual([[id, 1]]);
     expect(row(db, id)).toEqual({ attempts: 1, next_attempt_at: iso(t0 + 60_000), last_error: null, sent_at: null, failed_at: null });
     expect(box.claim(5, { now: t0 + 59_999 })).toEqual([]);
@@ -85,7 +85,7 @@ describe('the outbox, exact cases', () => {
   it('claims at most `limit` items, oldest first, and leaves the rest due', () => {
     const db = fresh();
     const box = new Outbox(db);
-    const ids = ['a', 'b', 'c'].map((r) => box.enqueue('correction', r, { r }));
+    const ids = ['a', 'b', 'c'].map((r) => box.enqueue('labels', r, { r }));
     expect(box.claim(2, { now: t0 }).map((i) => i.id)).toEqual(ids.slice(0, 2));
     expect(box.claim(2, { now: t0 }).map((i) => i.id)).toEqual([ids[2]]);
     expect(box.claim(2, { now: t0 })).toEqual([]);
@@ -97,17 +97,17 @@ describe('the outbox, exact cases', () => {
     const db = fresh();
     const box = new Outbox(db);
     const before = Date.now();
-    box.enqueue('correction', 'a', null);
-    box.enqueue('correction', 'b', 'text');
+    box.enqueue('labels', 'a', null);
+    box.enqueue('labels', 'b', 'text');
     const after = Date.now();
     const items = box.claim(10, { now: after + 1 });
     expect(items.map((i) => [i.kind, i.ref, i.payload])).toEqual([
-      ['correction', 'a', null],
-      ['correction', 'b', 'text'],
+      ['labels', 'a', null],
+      ['labels', 'b', 'text'],
     ]);
     expect(items[0].idempotencyKey).not.toBe(items[1].idempotencyKey);
     for (const i of items) {
-      expect(i.idempotencyKey).toMatch(/^correction-[0-9a-f-]{36}$/);
+      expect(i.idempotencyKey).toMatch(/^labels-[0-9a-f-]{36}$/);
       expect(Date.parse(i.createdAt)).toBeGreaterThanOrEqual(before);
       expect(Date.parse(i.createdAt)).toBeLessThanOrEqual(after);
     }
@@ -117,7 +117,7 @@ describe('the outbox, exact cases', () => {
   it('ack and fail stamp the current time by default; a retry keeps its reason and next time', () => {
     const db = fresh();
     const box = new Outbox(db);
-    const [sent, retried, refused] = ['a', 'b', 'c'].map((r) => box.enqueue('correction', r, {}));
+    const [sent, retried, refused] = ['a', 'b', 'c'].map((r) => box.enqueue('labels', r, {}));
     const before = Date.now();
     box.ack(sent);
     box.fail(refused, 'HTTP 422', null);
@@ -150,7 +150,7 @@ describe('the outbox, exact cases', () => {
   it('an ack clears the error of an earlier attempt', () => {
     const db = fresh();
     const box = new Outbox(db);
-    const id = box.enqueue('correction', 'a', {});
+    const id = box.enqueue('labels', 'a', {});
     box.fail(id, 'HTTP 503', t0);
     box.ack(id, t0 + 1);
     expect(row(db, id)).toMatchObject({ last_error: null, sent_at: iso(t0 + 1) });

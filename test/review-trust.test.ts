@@ -95,7 +95,7 @@ describe('saved means saved', () => {
     const accepted = host.review.setReview({ observationId: obs, review: 'reviewed', clientEditId: 'acc-1' });
     expect(host.review.setReview({ observationId: obs, review: 'reviewed', clientEditId: 'acc-1' })).toEqual(accepted);
     expect(db.prepare('SELECT count(*) AS n FROM corrections').get()).toEqual({ n: 3 });
-    expect(db.prepare(`SELECT count(*) AS n FROM outbox WHERE kind = 'correction'`).get()).toEqual({ n: 3 });
+    expect(db.prepare(`SELECT count(*) AS n FROM outbox WHERE kind = 'labels'`).get()).toEqual({ n: 3 });
     expect(host.review.photo({ observationId: obs }).detections.filter((x) => x.objectName === 'hat')).toHaveLength(1);
     db.close();
   });

@@ -132,9 +132,9 @@ describe('edits: each is a correction row (before, after, who) and an outbox row
     expect(JSON.parse(rows[0].after!)).toEqual({ objectName: 'motorcycle', boundingBox: moved });
     expect(rows[3].detection_id).toBe(added.id);
     const count = (sql: string) => (db.prepare(sql).get() as { n: number }).n;
-    expect(count(`SELECT count(*) AS n FROM outbox WHERE kind = 'correction'`)).toBe(count('SELECT count(*) AS n FROM corrections'));
+    expect(count(`SELECT count(*) AS n FROM outbox WHERE kind = 'labels'`)).toBe(count('SELECT count(*) AS n FROM corrections'));
     expect(count(`SELECT count(DISTINCT idempotency_key) AS n FROM outbox`)).toBe(count('SELECT count(*) AS n FROM outbox'));
-    // one outbox row per correction, naming it, with what sync must send
+    // one labels item per correction, of its observation, naming the correction
     const all = db.prepare('SELECT id, observation_id, detection_id, action, before, after, who FROM corrections ORDER BY id').all() as {
       id: number;
       observation_id: string;
@@ -144,13 +144,14 @@ describe('edits: each is a correction row (before, after, who) and an outbox row
       after: string | null;
       who: string;
     }[];
-    const outbox = db.prepare(`SELECT ref, payload FROM outbox WHERE kind = 'correction' ORDER BY id`).all() as {
+    const outbox = db.prepare(`SELECT ref, payload FROM outbox WHERE kind = 'labels' ORDER BY id`).all() as {
       ref: string;
       payload: string;
     }[];
-    expect(outbox.map((o) => o.ref)).toEqual(all.map((c) => String(c.id)));
+    expect(outbox.map((o) => o.ref)).toEqual(all.map((c) => c.observation_id));
     all.forEach((c, i) =>
       expect(JSON.parse(outbox[i].payload)).toMatchObject({
+        correctionId: c.id,
         observationId: c.observation_id,
         detectionId: c.detection_id,
         action: c.action,

@@ -106,6 +106,7 @@ async function shot(page: Page, name: string): Promise<string> {
 
 /** Outbox rows read after each edit: every edit made in the UI leaves exactly one, naming its correction. */
 interface OutboxPayload {
+  correctionId: number;
   observationId: string;
   detectionId: number | null;
   action: string;
@@ -135,7 +136,7 @@ class OutboxCursor {
         db
           .prepare(
             `SELECT o.id, o.kind, o.payload, c.observation_id, c.detection_id, c.action, c.before, c.after, c.who
-             FROM outbox o LEFT JOIN corrections c ON c.id = CAST(o.ref AS INTEGER) WHERE o.id > ? ORDER BY o.id`,
+             FROM outbox o LEFT JOIN corrections c ON c.id = json_extract(o.payload, '$.correctionId') WHERE o.id > ? ORDER BY o.id`,
           )
           .all(this.last) as (CorrectionRow & { kind: string; payload: string })[],
     );
@@ -151,7 +152,7 @@ class OutboxCursor {
     const [row] = rows;
     const payload = JSON.parse(row.payload) as OutboxPayload;
     const j = (s: string | null) => (s === null ? null : JSON.parse(s));
-    expect(row.kind).toBe('correction');
+    expect(row.kind).toBe('labels');
     expect(payload).toMatchObject({
       observationId: row.observation_id,
       detectionId: row.detection_id,

@@ -66,7 +66,7 @@ for (const t of tokens ?? []) {
   if (!tenant) fail(`--${t.name} must follow a --seed-tenant`);
   if (t.name === 'seed-key') {
     if (tenant.apiKey) fail(`one --seed-key per --seed-tenant`);
-    if (value.length < 8) fail('--seed-key: 8 characters at least');
+    if (value.length < 6) fail('--seed-key: 6 characters at least');
     tenant.apiKey = value;
   } else {
     const at = value.indexOf(':');

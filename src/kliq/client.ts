@@ -107,6 +107,8 @@ export interface RequestOptions {
   /** Sent as Idempotency-Key: the same key and body returns the first response. */
   idempotencyKey?: string;
   signal?: AbortSignal;
+  /** Filled in by the call: `replayed` is true when the API answered from its idempotency record (the work was done before). */
+  meta?: { replayed?: boolean; requestId?: string | null };
 }
 
 interface CallOptions<T> extends RequestOptions {
@@ -259,6 +261,10 @@ export class KliqHttp {
       }
       const requestId = res.headers.get('x-request-id');
       if (status >= 200 && status < 300) {
+        if (o.meta) {
+          o.meta.requestId = requestId;
+          o.meta.replayed = res.headers.get('idempotent-replayed') === 'true';
+        }
         if (o.schema === null) return undefined as T;
         let json: unknown;
         try {
@@ -314,6 +320,25 @@ export class KliqHttp {
   }
   delete(path: string, o?: RequestOptions): Promise<void> {
     return this.call('DELETE', path, { ...o, schema: null });
+  }
+
+  /**
+   * The HTTP status of a GET on `url` (an uploaded image's URL), with the credentials when it is on the API's
+   * origin; 0 when there is no answer. Used to learn whether an upload whose answer was lost landed.
+   */
+  async probe(url: string): Promise<number> {
+    const headers: Record<string, string> = {};
+    if (new URL(url).origin === new URL(this.baseUrl).origin) {
+      const token = await this.bearer();
+      if (token) headers.Authorization = `Bearer ${token}`;
+    }
+    try {
+      const res = await this.fetchImpl(url, { method: 'GET', headers, signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000) });
+      await res.body?.cancel();
+      return res.status;
+    } catch {
+      return 0;
+    }
   }
 
   /** PUT of raw bytes to a signed upload URL (no Authorization: the signature in the URL authorizes). */

@@ -40,9 +40,19 @@ export const SyncEventSchema = z.discriminatedUnion('type', [
       cvJob: z.number().int(),
       labels: z.number().int(),
       failed: z.number().int(),
+      /** Items the server already had (an idempotent replay, or the same label set). */
+      unchanged: z.number().int().optional(),
     }),
     cancelled: z.boolean(),
     elapsedMs: z.number(),
+    /**
+     * Why the sync ended: everything was sent or failed for good ('drained'), the user stopped it, the API
+     * stayed unreachable or kept failing past the allowed wait ('stalled': the items wait for the next sync),
+     * or the credentials were refused ('auth').
+     */
+    reason: z.enum(['drained', 'cancelled', 'stalled', 'auth']).optional(),
+    /** Items still waiting to be sent when it ended. */
+    pending: z.number().int().optional(),
   }),
 ]);
 export type SyncEvent = z.infer<typeof SyncEventSchema>;

@@ -1,5 +1,5 @@
 /**
- * `kliq-audit`: the engine's headless host. Commands: audit, stats, models.
+ * `kliq-audit`: the engine's headless host. Commands: audit, watch, sync, stats, serve, models.
  * stdout carries results (the --json document); everything for people goes to stderr.
  * Exit status: 0 all photos completed; 1 finished with failed photos; 2 usage/configuration error;
  * 130 cancelled with Ctrl+C (completed work is kept; the next run resumes).
@@ -20,6 +20,7 @@ import { EngineHost } from './engine/host';
 import { projectRoot } from './engine/paths';
 import { serve } from './serve';
 import { FolderWatcher } from './engine/watcher';
+import { syncCommand, syncTarget, type SyncCliOptions } from './sync-cli';
 
 export const EXIT = { ok: 0, photosFailed: 1, usage: 2, cancelled: 130 } as const;
 
@@ -66,6 +67,9 @@ interface AuditCliOptions {
   prefetch?: number;
   threads?: number;
   decodeThreads?: number;
+  sync: boolean;
+  api?: string;
+  tenant?: string;
 }
 
 function progressRenderer(json: boolean) {
@@ -139,6 +143,14 @@ function progressRenderer(json: boolean) {
 
 async function auditCommand(paths: string[], o: AuditCliOptions): Promise<number> {
   for (const p of paths) if (!fs.existsSync(p)) throw new PathNotFoundError(`${p}: no such file or folder`);
+  if (o.sync) syncTarget(o); // missing API settings are a usage error before the audit, not after it
+  const code = await auditOnly(paths, o);
+  if (!o.sync || code === EXIT.cancelled) return code;
+  const synced = await syncCommand({ db: o.db, api: o.api, tenant: o.tenant });
+  return code !== EXIT.ok ? code : synced;
+}
+
+async function auditOnly(paths: string[], o: AuditCliOptions): Promise<number> {
   const db = openDb(o.db);
   const controller = new AbortController();
   let interrupts = 0;
@@ -355,7 +367,24 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--threads <n>', 'ONNX Runtime intra-op threads (default: cores)', parsePositiveInt)
     .option('--decode-threads <n>', 'libvips threads per photo decode (default: 1)', parsePositiveInt)
     .option('--json', 'print one JSON document on stdout (diagnostics stay on stderr)', false)
+    .option('--sync', 'then sync the database to the KLIQ API (see sync; key from KLIQ_API_KEY)', false)
+    .option('--api <url>', 'with --sync: KLIQ API base URL (or KLIQ_API_URL)')
+    .option('--tenant <id>', 'with --sync: tenant id (or KLIQ_TENANT)')
     .action(async (paths: string[], o: AuditCliOptions) => setExit(await auditCommand(paths, o)));
+
+  program
+    .command('sync')
+    .description(
+      'send photos, observations, CV results and corrected labels to the KLIQ API, each exactly once (key from KLIQ_API_KEY); ' +
+        'exit 0 all sent, 1 items failed, 2 usage/credentials, 3 API unreachable (nothing lost)',
+    )
+    .option('--db <file>', 'SQLite database', defaultDbPath())
+    .option('--api <url>', 'KLIQ API base URL, e.g. https://api.kliqpulse.com/v1 (or KLIQ_API_URL)')
+    .option('--tenant <id>', 'tenant id (or KLIQ_TENANT)')
+    .option('--concurrency <n>', 'requests in flight (default 4)', parsePositiveInt)
+    .option('--wait <seconds>', 'how long to keep retrying while nothing gets through (default 120)', parsePositiveInt)
+    .option('--retry-failed', 'try items that failed for good again (after fixing their cause)', false)
+    .action(async (o: SyncCliOptions) => setExit(await syncCommand(o)));
 
   program
     .command('watch')

@@ -321,6 +321,7 @@ export class ReviewService {
         clientEditId ?? null,
       );
       const payload = {
+        correctionId: Number(info.lastInsertRowid),
         observationId: e.observationId,
         detectionId: det,
         action: e.action,
@@ -329,7 +330,7 @@ export class ReviewService {
         who: this.opts.user,
         at: t,
       };
-      this.outbox.enqueue('correction', String(info.lastInsertRowid), payload);
+      this.outbox.enqueueLabels(e.observationId, payload);
       this.s.refreshCounts.run({ id: e.observationId, now: t });
       changed = e.observationId;
       return e.value;

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import { immediate, type Db } from './index';
+import { Outbox } from './outbox';
 import { queueKeysSql } from './queries';
 import type { CvSummary, Detection, ObservationStatus, ProviderName, Stats } from '../../../shared/domain';
 
@@ -80,8 +81,10 @@ export interface CompletedJob {
  */
 export class AuditStore {
   private readonly s;
+  private readonly outbox: Outbox;
 
   constructor(readonly db: Db) {
+    this.outbox = new Outbox(db);
     this.s = {
       locationByName: db.prepare<[string], { id: string }>('SELECT id FROM locations WHERE name = ?'),
       insertLocation: db.prepare('INSERT INTO locations (id, name, created_at, updated_at) VALUES (?, ?, ?, ?)'),
@@ -196,6 +199,12 @@ export class AuditStore {
     this.s.insertRun.run(id, os.hostname(), process.pid, iso(t), iso(t), iso(t + LEASE_MS));
     this.run = id;
     return id;
+  }
+
+  /** Whether the run with this id is alive (its row exists, its lease holds, its process runs). */
+  isRunLive(runId: string): boolean {
+    const r = this.s.runs.all().find((x) => x.id === runId);
+    return r !== undefined && isLive(r);
   }
 
   /** Renews this run's lease. */
@@ -363,6 +372,7 @@ export class AuditStore {
       this.s.finishJob.run('completed', null, JSON.stringify(summary), t, jobId);
       this.s.setObsStatus.run('completed', null, t, observationId);
       this.s.setCurrentJob.run({ jobId, observationId });
+      this.outbox.enqueueAudited(observationId, jobId);
       if (this.run) this.s.releaseClaim.run(observationId, this.run);
     });
   }
