@@ -316,10 +316,18 @@ interface ServeCliOptions {
   user: string;
   provider: ProviderChoice;
   newToken: boolean;
+  api?: string;
+  tenant?: string;
 }
 
 async function serveCommand(o: ServeCliOptions): Promise<number> {
-  const host = EngineHost.open(o.db, { user: o.user, provider: o.provider }).start();
+  const sync = o.api || o.tenant ? syncTarget(o) : null;
+  const host = EngineHost.open(o.db, {
+    user: o.user,
+    provider: o.provider,
+    sync: sync && { target: sync.target, credentials: { apiKey: sync.apiKey } },
+  }).start();
+  if (sync) err(`syncing in the background to tenant ${sync.target.tenantId} at ${sync.target.baseUrl}`);
   const served = await serve({ host, rendererDir: path.join(projectRoot(), 'out', 'renderer'), port: o.port, newToken: o.newToken });
   process.stdout.write(`${served.url}\n`);
   err(`KLIQ Audit UI on ${served.url} (database ${o.db}, user ${o.user}); Ctrl+C to stop`);
@@ -423,6 +431,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--user <name>', 'who the corrections are recorded as', os.userInfo().username)
     .addOption(new Option('--provider <name>', 'execution provider for imports').choices(PROVIDER_CHOICES).default(AUDIT_DEFAULTS.provider))
     .option('--new-token', 'replace the token kept in the database (pages opened with the old URL stop working)', false)
+    .option('--api <url>', 'sync to this KLIQ API in the background while the auditor works (key from KLIQ_API_KEY)')
+    .option('--tenant <id>', 'with --api: tenant id (or KLIQ_TENANT)')
     .action(async (o: ServeCliOptions) => setExit(await serveCommand(o)));
 
   program

@@ -13,6 +13,7 @@ import { PhotoFiles, type PhotoPixels, type PhotoRefused } from './photo-file';
 import type { EngineService } from './service';
 import type { EngineEvent } from '../../shared/rpc';
 import type { ProviderChoice } from '../../shared/domain';
+import { SyncService, type SyncConfig } from './sync/service';
 
 export interface HostOptions {
   /** Who makes the edits (corrections.who). */
@@ -21,11 +22,14 @@ export interface HostOptions {
   modelLabels?: string[];
   /** Execution provider for imports started from the UI. */
   provider?: ProviderChoice;
+  /** The KLIQ API to sync to in the background (serve --api, the desktop app's settings); none: items wait in the outbox. */
+  sync?: SyncConfig | null;
 }
 
 export class EngineHost {
   readonly review: ReviewService;
   readonly imports: ImportManager;
+  readonly sync: SyncService;
   private readonly services: EngineService[];
   private readonly listeners = new Set<(e: EngineEvent) => void>();
   private readonly photos: PhotoFiles;
@@ -39,7 +43,7 @@ export class EngineHost {
       const labels = opts.modelLabels ?? manifest.models.find((m) => m.name === manifest.default)?.labels ?? [];
       return new EngineHost(
         db,
-        { user: opts.user ?? os.userInfo().username, provider: opts.provider, modelLabels: labels },
+        { user: opts.user ?? os.userInfo().username, provider: opts.provider, modelLabels: labels, sync: opts.sync },
         { ownsDb: true },
       );
     } catch (err) {
@@ -55,6 +59,8 @@ export class EngineHost {
   ) {
     const emit = (e: EngineEvent) => {
       for (const l of this.listeners) l(e);
+      // what was just written (an edit, a photo audited) goes to the KLIQ API soon
+      if (e.type === 'changed' || (e.type === 'import' && e.event.type === 'photo')) this.sync?.nudge();
     };
     this.review = new ReviewService(db, {
       user: opts.user,
@@ -62,7 +68,9 @@ export class EngineHost {
       onChanged: (ids) => emit({ type: 'changed', observationIds: ids }),
     });
     this.imports = new ImportManager(db, emit, { provider: opts.provider });
-    this.services = [this.imports];
+    this.sync = new SyncService(db, opts.sync ?? null, (status) => emit({ type: 'sync', status }));
+    // on close each gets the same bounded time: imports write their last results, sync ends its requests
+    this.services = [this.sync, this.imports];
     this.photos = new PhotoFiles(db);
   }
 

@@ -29,6 +29,7 @@ interface QueueRow {
   width: number | null;
   height: number | null;
   error: string | null;
+  sync_state: QueueItem['sync'];
 }
 interface DetRow {
   id: number;
@@ -46,8 +47,15 @@ interface DetRow {
   version: number;
 }
 
+/** Sync state of a photo (its upload, observation, results and labels in the outbox): the queue's synced marker. */
+const SYNC_STATE = `CASE
+    WHEN EXISTS (SELECT 1 FROM outbox x WHERE x.ref IN (o.id, o.current_job_id) AND x.sent_at IS NULL AND x.failed_at IS NOT NULL)
+      THEN 'failed'
+    WHEN EXISTS (SELECT 1 FROM outbox x WHERE x.ref IN (o.id, o.current_job_id) AND x.sent_at IS NULL) THEN 'pending'
+    WHEN o.remote_id IS NOT NULL THEN 'synced' ELSE NULL END`;
+
 const QUEUE_COLUMNS = `o.id, o.source_path, o.status, o.review_status, o.flag_reason, l.name AS location, o.visit_id, o.model,
-  o.detection_count, o.top_confidence, o.width, o.height, o.error`;
+  o.detection_count, o.top_confidence, o.width, o.height, o.error, ${SYNC_STATE} AS sync_state`;
 
 function toItem(r: QueueRow): QueueItem {
   return {
@@ -65,6 +73,7 @@ function toItem(r: QueueRow): QueueItem {
     width: r.width,
     height: r.height,
     error: r.error,
+    sync: r.sync_state,
   };
 }
 

@@ -29,6 +29,18 @@ export function handlersFor(host: EngineHost): Handlers {
     cancelImport: (p) => i.cancel(p.importId),
     imports: () => i.list(),
     importFolders: () => i.folders(),
+    syncStatus: () => host.sync.status(),
+    syncFailed: (p) => host.sync.failed(p.limit),
+    syncRetry: (p) => ({ retried: host.sync.retry(p.id ?? null) }),
+    syncConflicts: () => host.sync.conflicts(),
+    syncResolve: (p) => {
+      host.sync.resolve(p.id, p.resolution);
+      return { ok: true as const };
+    },
+    syncNow: () => {
+      host.sync.nudge();
+      return { ok: true as const };
+    },
   };
 }
 

@@ -1,5 +1,5 @@
 /**
- * The shell of the UI: the four screens (Import, Queue, Review, Summary), the queue query they share,
+ * The shell of the UI: the five screens (Import, Queue, Review, Summary, Sync), the sync badge, the queue query they share,
  * the connection state, and file drops (desktop only: a browser cannot tell a dropped file's path).
  */
 import { useCallback, useEffect, useRef, useState, type DragEvent } from 'react';
@@ -9,13 +9,17 @@ import { ReviewScreen, type ReviewStart } from './review/ReviewScreen';
 import { ImportScreen } from './screens/ImportScreen';
 import { QueueScreen } from './screens/QueueScreen';
 import { SummaryScreen } from './screens/SummaryScreen';
+import { SyncScreen } from './screens/SyncScreen';
+import { SyncBadge } from './sync/SyncBadge';
+import { useSyncStatus } from './sync/useSyncStatus';
 
-type Screen = 'import' | 'queue' | 'review' | 'summary';
+type Screen = 'import' | 'queue' | 'review' | 'summary' | 'sync';
 const SCREENS: { key: Screen; label: string }[] = [
   { key: 'import', label: 'Import' },
   { key: 'queue', label: 'Queue' },
   { key: 'review', label: 'Review' },
   { key: 'summary', label: 'Summary' },
+  { key: 'sync', label: 'Sync' },
 ];
 
 export function App() {
@@ -26,6 +30,7 @@ export function App() {
   const [dropped, setDropped] = useState<string[]>([]);
   const [dropNote, setDropNote] = useState<string | null>(null);
   const connection = useConnectionState();
+  const syncStatus = useSyncStatus();
   const resume = useRef<ReviewStart | null>(null);
   const screenRef = useRef(screen);
   screenRef.current = screen;
@@ -49,11 +54,11 @@ export function App() {
     setScreen(next);
   }, []);
 
-  // Alt+1…4 switch screens from anywhere
+  // Alt+1…5 switch screens from anywhere
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (!e.altKey || e.ctrlKey || e.metaKey) return;
-      const i = ['1', '2', '3', '4'].indexOf(e.key);
+      const i = ['1', '2', '3', '4', '5'].indexOf(e.key);
       if (i < 0) return;
       e.preventDefault();
       goTo(SCREENS[i].key);
@@ -99,6 +104,7 @@ export function App() {
           ))}
         </nav>
         <span className="tool-spacer" />
+        <SyncBadge status={syncStatus} onOpen={() => goTo('sync')} />
         <span className={`conn conn-${connection}`} data-testid="connection" data-state={connection}>
           {connection === 'open'
             ? 'Connected'
@@ -132,6 +138,7 @@ export function App() {
             )}
             {screen === 'review' && <ReviewScreen query={query} start={reviewStart} onPosition={onReviewPosition} />}
             {screen === 'summary' && <SummaryScreen query={query} />}
+            {screen === 'sync' && <SyncScreen status={syncStatus} />}
           </>
         )}
       </main>

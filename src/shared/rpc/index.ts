@@ -3,19 +3,21 @@
  * WebSocket of `kliq-audit serve`): method name → params schema → result schema, plus one
  * discriminated-union event stream. Both sides validate with these zod schemas at the boundary.
  * Like Actual Budget's single Handlers map: `call<K extends MethodName>(name, params)`.
- * Methods are defined by feature (./review.ts, ./imports.ts) and merged here.
+ * Methods are defined by feature (./review.ts, ./imports.ts, ./sync.ts) and merged here.
  */
 import { z } from 'zod';
 import type { AuditEvent } from '../domain';
 import type { ErrorCode } from '../errors';
 import { importMethods, type ImportInfo } from './imports';
 import { reviewMethods } from './review';
+import { syncMethods, type SyncStatus } from './sync';
 
 export * from './review';
 export * from './imports';
+export * from './sync';
 
 /** The methods: params and result schemas. Queries read; commands write. */
-export const methods = { ...reviewMethods, ...importMethods } as const;
+export const methods = { ...reviewMethods, ...importMethods, ...syncMethods } as const;
 
 export type Methods = typeof methods;
 export type MethodName = keyof Methods;
@@ -29,7 +31,8 @@ export type Result<K extends MethodName> = z.infer<Methods[K]['result']>;
 export type EngineEvent =
   | { type: 'import'; importId: string; event: AuditEvent }
   | { type: 'import-state'; info: ImportInfo }
-  | { type: 'changed'; observationIds: string[] };
+  | { type: 'changed'; observationIds: string[] }
+  | { type: 'sync'; status: SyncStatus };
 
 /** Wire format of the WebSocket transport (Electron IPC carries the same payloads). */
 export const RequestSchema = z.object({ id: z.number().int(), method: z.string(), params: z.unknown() });

@@ -44,6 +44,8 @@ export const QueueItemSchema = z.object({
   width: z.number().int().nullable(),
   height: z.number().int().nullable(),
   error: z.string().nullable(),
+  /** On the KLIQ API: 'synced' (all of it), 'pending' (waiting in the outbox), 'failed' (an item failed for good); null before any sync. */
+  sync: z.enum(['synced', 'pending', 'failed']).nullable(),
 });
 export type QueueItem = z.infer<typeof QueueItemSchema>;
 

@@ -5,7 +5,7 @@
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { QueueItem } from '../../../shared/rpc';
-import { errorMessage, useApi, useChangedEvents, useReconnectCount } from '../api';
+import { errorMessage, useApi, useChangedEvents, useEngineEvents, useReconnectCount } from '../api';
 import type { QueueQuery } from '../queue';
 
 export const PAGE_SIZE = 100;
@@ -91,6 +91,26 @@ export function useQueuePages(query: QueueQuery): QueuePages {
   }, [ensure, load]);
 
   useChangedEvents(revalidate, 400);
+  // the rows' synced markers follow the outbox: a refresh at most every 1.5 s while sync moves
+  const syncKey = useRef('');
+  const syncTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  useEffect(
+    () => () => {
+      if (syncTimer.current) clearTimeout(syncTimer.current);
+    },
+    [],
+  );
+  useEngineEvents((events) => {
+    const last = events.filter((e) => e.type === 'sync').at(-1);
+    if (!last || last.type !== 'sync') return;
+    const key = `${last.status.pending}:${last.status.failed}`;
+    if (key === syncKey.current) return;
+    syncKey.current = key;
+    syncTimer.current ??= setTimeout(() => {
+      syncTimer.current = null;
+      revalidate();
+    }, 1500);
+  });
   useEffect(() => {
     if (reconnects > 0) revalidate();
   }, [reconnects, revalidate]);

@@ -7,6 +7,12 @@ import { useVirtualizer } from '@tanstack/react-virtual';
 import type { QueueItem } from '../../../shared/rpc';
 import { useQueuePages } from '../hooks/useQueuePages';
 import { formatConfidence, type QueueQuery } from '../queue';
+
+const SYNC_TITLE = {
+  synced: 'On the KLIQ API (photo, result and labels)',
+  pending: 'Waiting to be sent to the KLIQ API',
+  failed: 'Sync failed: see the Sync screen',
+} as const;
 import type { ReviewStart } from '../review/ReviewScreen';
 import { QueueFilters, useQueueCounts } from './QueueFilters';
 
@@ -165,7 +171,14 @@ function Row({
       title={item.sourcePath}
     >
       <span className="c-index">{index + 1}</span>
-      <span className="c-file">{item.fileName}</span>
+      <span className="c-file">
+        {item.fileName}
+        {item.sync && (
+          <span className={`sync-mark sync-mark-${item.sync}`} data-testid="sync-mark" data-sync={item.sync} title={SYNC_TITLE[item.sync]}>
+            {item.sync === 'synced' ? '✓' : item.sync === 'failed' ? '!' : '•'}
+          </span>
+        )}
+      </span>
       <span className="c-conf">
         <span className="conf-bar">
           <span style={{ width: `${(conf ?? 0) * 100}%` }} />
