@@ -1,8 +1,8 @@
-// `npm run bench` / `npm run bench:review`: run the benchmarks from source through tsx (no build step),
+// `npm run bench` / `npm run bench:review` / `npm run bench:sync`: run the benchmarks from source through tsx (no build step),
 // like bin/kliq-audit.mjs.
 import { register } from 'tsx/esm/api';
 
 register();
-const review = process.argv[2] === 'review';
-if (review) process.argv.splice(2, 1);
-await import(review ? './review.ts' : './bench.ts');
+const which = { review: './review.ts', sync: './sync.ts' }[process.argv[2]];
+if (which) process.argv.splice(2, 1);
+await import(which ?? './bench.ts');

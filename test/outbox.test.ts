@@ -179,3 +179,104 @@ describe('migration 003 (outbox failed_at) on a database made by 002', () => {
     db.close();
   });
 });
+
+describe('migration 006 (sync) on a database made by 005', () => {
+  it("gives completed photos their upload, observation and result items, and turns 002's correction items into labels items", () => {
+    const file = path.join(tmpDir(), 'v5.db');
+    const v5 = new Database(file);
+    migrate(v5, migrations, 5);
+    const t = '2026-01-01T00:00:00.000Z';
+    v5.prepare(`INSERT INTO observations (id, source_path, sha256, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`).run(
+      'obs_a',
+      '/p/a.jpg',
+      'sha-a',
+      'completed',
+      t,
+      t,
+    );
+    v5.prepare(`INSERT INTO observations (id, source_path, sha256, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`).run(
+      'obs_f',
+      '/p/f.jpg',
+      'sha-f',
+      'failed',
+      t,
+      t,
+    );
+    v5.prepare(`INSERT INTO cv_jobs (id, observation_id, model, status, created_at) VALUES ('job_a', 'obs_a', 'm', 'completed', ?)`).run(t);
+    v5.prepare(`UPDATE observations SET current_job_id = 'job_a' WHERE id = 'obs_a'`).run();
+    const c = v5
+      .prepare(`INSERT INTO corrections (observation_id, action, who, created_at) VALUES ('obs_a', 'review', 'jane', ?)`)
+      .run(t).lastInsertRowid;
+    v5.prepare(
+      `INSERT INTO outbox (kind, ref, payload, idempotency_key, created_at) VALUES ('correction', ?, '{"action":"review"}', 'k1', ?)`,
+    ).run(String(c), t);
+    v5.close();
+    const db = openDb(file);
+    const rows = db.prepare('SELECT id, kind, ref, depends_on, idempotency_key, payload FROM outbox ORDER BY id').all() as {
+      id: number;
+      kind: string;
+      ref: string;
+      depends_on: number | null;
+      idempotency_key: string;
+      payload: string;
+    }[];
+    const byKind = Object.fromEntries(rows.map((r) => [r.kind, r]));
+    expect(rows.map((r) => r.kind).sort()).toEqual(['cvJob', 'labels', 'observation', 'upload']); // the failed photo has none
+    expect(byKind.labels).toMatchObject({ ref: 'obs_a', depends_on: byKind.observation.id, idempotency_key: 'k1' });
+    expect(JSON.parse(byKind.labels.payload)).toEqual({ action: 'review', correctionId: Number(c) });
+    expect(byKind.upload).toMatchObject({ ref: 'obs_a', depends_on: null, idempotency_key: 'upload:obs_a' });
+    expect(byKind.observation).toMatchObject({ ref: 'obs_a', depends_on: byKind.upload.id });
+    expect(byKind.cvJob).toMatchObject({ ref: 'job_a', depends_on: byKind.observation.id, idempotency_key: 'cvJob:job_a' });
+    // claimed in dependency order: the upload first, then (once sent) the observation, then the result and labels
+    const box = new Outbox(db);
+    expect(box.claim(10, { leaseMs: 1 }).map((i) => i.kind)).toEqual(['upload']);
+    box.ack(byKind.upload.id);
+    expect(box.claim(10, { leaseMs: 1 }).map((i) => i.kind)).toEqual(['observation']);
+    box.ack(byKind.observation.id);
+    expect(
+      box
+        .claim(10, { leaseMs: 1 })
+        .map((i) => i.kind)
+        .sort(),
+    ).toEqual(['cvJob', 'labels']);
+    db.close();
+  });
+});
+
+describe('outbox dependencies and failures', () => {
+  it('a permanent failure stops the items waiting on it, naming it; a retry makes them all due again', () => {
+    const db = fresh();
+    const box = new Outbox(db);
+    const up = box.enqueue('upload', 'o', {});
+    const obs = box.enqueue('observation', 'o', {}, { dependsOn: up });
+    const job = box.enqueue('cvJob', 'j', {}, { dependsOn: obs });
+    const other = box.enqueue('upload', 'p', {});
+    expect(box.claim(10).map((i) => i.id)).toEqual([up, other]);
+    box.fail(up, 'the photo is gone', null);
+    expect(box.failed().map((f) => [f.id, f.error])).toEqual([
+      [up, 'the photo is gone'],
+      [obs, `waits on outbox item ${up}, which failed: the photo is gone`],
+      [job, `waits on outbox item ${up}, which failed: the photo is gone`],
+    ]);
+    expect(box.counts()).toEqual({ pending: 1, sent: 0, failed: 3 });
+    expect(box.retryFailed(up)).toBe(3);
+    expect(box.claim(10).map((i) => i.id)).toEqual([up]);
+    db.close();
+  });
+
+  it("items leased by a dead run are due at once; a live run's stay leased; the same key enqueues once", () => {
+    const db = fresh();
+    const box = new Outbox(db);
+    const a = box.enqueue('upload', 'a', {}, { idempotencyKey: 'upload:a' });
+    expect(box.enqueue('upload', 'a', {}, { idempotencyKey: 'upload:a' })).toBe(a);
+    const b = box.enqueue('upload', 'b', {});
+    box.claim(1, { owner: 'run_dead', leaseMs: 600_000 });
+    box.claim(1, { owner: 'run_live', leaseMs: 600_000 });
+    expect(box.claim(10)).toEqual([]);
+    expect(box.releaseDead((id) => id === 'run_live')).toBe(1);
+    expect(box.claim(10).map((i) => i.id)).toEqual([a]);
+    expect(box.counts().pending).toBe(2);
+    void b;
+    db.close();
+  });
+});
