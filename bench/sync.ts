@@ -113,7 +113,8 @@ async function syncRun(url: string, dbFile: string, tenantIndex: number): Promis
     // photos whose observation and result are on the server
     const photos = db
       .prepare(
-        `SELECT count(*) FROM observations o JOIN cv_jobs j ON j.id = o.current_job_id WHERE o.remote_id IS NOT NULL AND j.remote_id IS NOT NULL`,
+        `SELECT count(*) FROM observations o JOIN cv_jobs j ON j.id = o.current_job_id
+         WHERE o.remote_id IS NOT NULL AND j.remote_id IS NOT NULL`,
       )
       .pluck()
       .get() as number;
