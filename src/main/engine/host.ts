@@ -8,6 +8,8 @@ import os from 'node:os';
 import { immediate, openDb, type Db } from './db';
 import { ReviewService } from './review';
 import { ImportManager } from './imports';
+import { BuildingService } from './buildings';
+import { ExportManager } from './export/manager';
 import { loadManifest } from './models/manifest';
 import { PhotoFiles, type PhotoPixels, type PhotoRefused } from './photo-file';
 import type { EngineService } from './service';
@@ -26,6 +28,8 @@ export interface HostOptions {
 export class EngineHost {
   readonly review: ReviewService;
   readonly imports: ImportManager;
+  readonly buildings: BuildingService;
+  readonly exports: ExportManager;
   private readonly services: EngineService[];
   private readonly listeners = new Set<(e: EngineEvent) => void>();
   private readonly photos: PhotoFiles;
@@ -62,7 +66,9 @@ export class EngineHost {
       onChanged: (ids) => emit({ type: 'changed', observationIds: ids }),
     });
     this.imports = new ImportManager(db, emit, { provider: opts.provider });
-    this.services = [this.imports];
+    this.buildings = new BuildingService(db, { user: opts.user, onChanged: (ids) => emit({ type: 'changed', observationIds: ids }) });
+    this.exports = new ExportManager(db, emit);
+    this.services = [this.imports, this.exports];
     this.photos = new PhotoFiles(db);
   }
 

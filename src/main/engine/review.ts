@@ -12,6 +12,7 @@ import { QUEUE_ORDER, queueKeysSql, queueWhere } from './db/queries';
 import { summarize } from '../../shared/summary';
 import type { Params, QueueFilter, QueueItem, QueueSort, Result, ReviewDetection } from '../../shared/rpc';
 import type { ObservationStatus } from '../../shared/domain';
+import { conditionOf } from '../../shared/condition';
 
 const now = () => new Date().toISOString();
 
@@ -30,7 +31,7 @@ interface QueueRow {
   height: number | null;
   error: string | null;
 }
-interface DetRow {
+export interface DetRow {
   id: number;
   observation_id: string;
   cv_job_id: string;
@@ -44,6 +45,7 @@ interface DetRow {
   deleted: number;
   corrected: number;
   version: number;
+  attributes: string;
 }
 
 const QUEUE_COLUMNS = `o.id, o.source_path, o.status, o.review_status, o.flag_reason, l.name AS location, o.visit_id, o.model,
@@ -68,7 +70,7 @@ function toItem(r: QueueRow): QueueItem {
   };
 }
 
-function toDetection(d: DetRow): ReviewDetection {
+export function toDetection(d: DetRow): ReviewDetection {
   return {
     id: d.id,
     objectName: d.object_name,
@@ -77,6 +79,7 @@ function toDetection(d: DetRow): ReviewDetection {
     source: d.source,
     corrected: d.corrected === 1,
     version: d.version,
+    condition: conditionOf(d.attributes),
   };
 }
 

@@ -10,12 +10,16 @@ import type { AuditEvent } from '../domain';
 import type { ErrorCode } from '../errors';
 import { importMethods, type ImportInfo } from './imports';
 import { reviewMethods } from './review';
+import { buildingMethods } from './buildings';
+import { exportMethods, type ExportInfo } from './export';
 
 export * from './review';
 export * from './imports';
+export * from './buildings';
+export * from './export';
 
 /** The methods: params and result schemas. Queries read; commands write. */
-export const methods = { ...reviewMethods, ...importMethods } as const;
+export const methods = { ...reviewMethods, ...importMethods, ...buildingMethods, ...exportMethods } as const;
 
 export type Methods = typeof methods;
 export type MethodName = keyof Methods;
@@ -29,7 +33,8 @@ export type Result<K extends MethodName> = z.infer<Methods[K]['result']>;
 export type EngineEvent =
   | { type: 'import'; importId: string; event: AuditEvent }
   | { type: 'import-state'; info: ImportInfo }
-  | { type: 'changed'; observationIds: string[] };
+  | { type: 'changed'; observationIds: string[] }
+  | { type: 'export-state'; info: ExportInfo };
 
 /** Wire format of the WebSocket transport (Electron IPC carries the same payloads). */
 export const RequestSchema = z.object({ id: z.number().int(), method: z.string(), params: z.unknown() });
