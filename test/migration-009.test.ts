@@ -12,7 +12,9 @@ describe('migration 009_buildings_export', () => {
     db.pragma('foreign_keys = ON');
     migrate(db, migrations, 5);
     const t = '2025-01-02T03:04:05.000Z';
-    const obs = db.prepare(`INSERT INTO observations (id, sha256, source_path, metadata, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`);
+    const obs = db.prepare(
+      `INSERT INTO observations (id, sha256, source_path, metadata, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
+    );
     obs.run('obs_1', 'a', '/a.jpg', JSON.stringify({ visit_id: 'round 1' }), t, t);
     obs.run('obs_2', 'b', '/b.jpg', JSON.stringify({ visit_id: 'round 1' }), t, t);
     obs.run('obs_3', 'c', '/c.jpg', JSON.stringify({ visit_id: 'round 2' }), t, t);
