@@ -9,13 +9,15 @@ import { ReviewScreen, type ReviewStart } from './review/ReviewScreen';
 import { ImportScreen } from './screens/ImportScreen';
 import { QueueScreen } from './screens/QueueScreen';
 import { SummaryScreen } from './screens/SummaryScreen';
+import { BuildingsScreen } from './screens/BuildingsScreen';
 
-type Screen = 'import' | 'queue' | 'review' | 'summary';
+type Screen = 'import' | 'queue' | 'review' | 'summary' | 'buildings';
 const SCREENS: { key: Screen; label: string }[] = [
   { key: 'import', label: 'Import' },
   { key: 'queue', label: 'Queue' },
   { key: 'review', label: 'Review' },
   { key: 'summary', label: 'Summary' },
+  { key: 'buildings', label: 'Buildings' },
 ];
 
 export function App() {
@@ -53,7 +55,7 @@ export function App() {
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (!e.altKey || e.ctrlKey || e.metaKey) return;
-      const i = ['1', '2', '3', '4'].indexOf(e.key);
+      const i = ['1', '2', '3', '4', '5'].indexOf(e.key);
       if (i < 0) return;
       e.preventDefault();
       goTo(SCREENS[i].key);
@@ -132,6 +134,15 @@ export function App() {
             )}
             {screen === 'review' && <ReviewScreen query={query} start={reviewStart} onPosition={onReviewPosition} />}
             {screen === 'summary' && <SummaryScreen query={query} />}
+            {screen === 'buildings' && (
+              <BuildingsScreen
+                onOpenQueue={(filter) => {
+                  changeQuery({ filter, sort: query.sort });
+                  setCursor(0);
+                  setScreen('queue');
+                }}
+              />
+            )}
           </>
         )}
       </main>
