@@ -21,6 +21,8 @@ import { projectRoot } from './engine/paths';
 import { serve } from './serve';
 import { FolderWatcher } from './engine/watcher';
 import { syncCommand, syncTarget, type SyncCliOptions } from './sync-cli';
+import { registerDatasetCommands } from './cli-export';
+import { BuildingService } from './engine/buildings';
 
 export const EXIT = { ok: 0, photosFailed: 1, usage: 2, cancelled: 130 } as const;
 
@@ -60,6 +62,8 @@ interface AuditCliOptions {
   location?: string;
   aisle?: string;
   visit?: string;
+  building?: string;
+  asset?: string;
   capturedBy?: string;
   meta: Record<string, string>;
   expect?: string;
@@ -173,6 +177,11 @@ async function auditOnly(paths: string[], o: AuditCliOptions): Promise<number> {
     const metadata: Record<string, string> = { ...o.meta };
     if (o.aisle) metadata.aisle = o.aisle;
     if (o.visit) metadata.visit_id = o.visit;
+    // BuildingScan: the building, asset and visit are found or created by name (see BuildingService.resolvePlace)
+    if (o.building || o.asset || o.visit) {
+      const place = new BuildingService(db, { user: os.userInfo().username }).resolvePlace(o);
+      if (place.assetId) metadata.asset_id = place.assetId;
+    }
     if (o.capturedBy) metadata.captured_by = o.capturedBy;
     const report = await runAudit({
       paths,
@@ -367,7 +376,9 @@ export function buildProgram(setExit: (code: number) => void): Command {
     )
     .option('--location <name>', 'location of these photos (created when new)')
     .option('--aisle <name>', 'metadata: aisle')
-    .option('--visit <id>', 'metadata: visit id')
+    .option('--visit <name>', 'the visit (inspection round) of these photos: created when new; metadata.visit_id')
+    .option('--building <name>', 'BuildingScan: the building of --asset (created when new)')
+    .option('--asset <name|id>', 'BuildingScan: the asset these photos show (a new one needs --building)')
     .option('--captured-by <name>', 'metadata: who took the photos')
     .option('--meta <key=value>', 'metadata: any key (repeatable)', collectMeta, {})
     .option('--expect <labels>', 'comma-separated labels expected in every photo (enables outOfStock and complianceScore)')
@@ -442,6 +453,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--list', 'list the manifest', false)
     .action(async (names: string[], o: { list: boolean }) => setExit(await modelsCommand(names, o)));
 
+  registerDatasetCommands(program, setExit);
   return program;
 }
 

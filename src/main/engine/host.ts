@@ -8,6 +8,8 @@ import os from 'node:os';
 import { immediate, openDb, type Db } from './db';
 import { ReviewService } from './review';
 import { ImportManager } from './imports';
+import { BuildingService } from './buildings';
+import { ExportManager } from './export/manager';
 import { loadManifest } from './models/manifest';
 import { PhotoFiles, type PhotoPixels, type PhotoRefused } from './photo-file';
 import type { EngineService } from './service';
@@ -30,6 +32,8 @@ export class EngineHost {
   readonly review: ReviewService;
   readonly imports: ImportManager;
   readonly sync: SyncService;
+  readonly buildings: BuildingService;
+  readonly exports: ExportManager;
   private readonly services: EngineService[];
   private readonly listeners = new Set<(e: EngineEvent) => void>();
   private readonly photos: PhotoFiles;
@@ -69,8 +73,10 @@ export class EngineHost {
     });
     this.imports = new ImportManager(db, emit, { provider: opts.provider });
     this.sync = new SyncService(db, opts.sync ?? null, (status) => emit({ type: 'sync', status }));
-    // on close each gets the same bounded time: imports write their last results, sync ends its requests
-    this.services = [this.sync, this.imports];
+    this.buildings = new BuildingService(db, { user: opts.user, onChanged: (ids) => emit({ type: 'changed', observationIds: ids }) });
+    this.exports = new ExportManager(db, emit);
+    // on close each gets the same bounded time: imports and exports write their last results, sync ends its requests
+    this.services = [this.sync, this.imports, this.exports];
     this.photos = new PhotoFiles(db);
   }
 

@@ -12,6 +12,7 @@ import { QUEUE_ORDER, queueKeysSql, queueWhere } from './db/queries';
 import { summarize } from '../../shared/summary';
 import type { Params, QueueFilter, QueueItem, QueueSort, Result, ReviewDetection } from '../../shared/rpc';
 import type { ObservationStatus } from '../../shared/domain';
+import { conditionOf } from '../../shared/condition';
 
 const now = () => new Date().toISOString();
 
@@ -31,7 +32,7 @@ interface QueueRow {
   error: string | null;
   sync_state: QueueItem['sync'];
 }
-interface DetRow {
+export interface DetRow {
   id: number;
   observation_id: string;
   cv_job_id: string;
@@ -45,6 +46,7 @@ interface DetRow {
   deleted: number;
   corrected: number;
   version: number;
+  attributes: string;
 }
 
 /** Sync state of a photo (its upload, observation, results and labels in the outbox): the queue's synced marker. */
@@ -77,7 +79,7 @@ function toItem(r: QueueRow): QueueItem {
   };
 }
 
-function toDetection(d: DetRow): ReviewDetection {
+export function toDetection(d: DetRow): ReviewDetection {
   return {
     id: d.id,
     objectName: d.object_name,
@@ -86,6 +88,7 @@ function toDetection(d: DetRow): ReviewDetection {
     source: d.source,
     corrected: d.corrected === 1,
     version: d.version,
+    condition: conditionOf(d.attributes),
   };
 }
 

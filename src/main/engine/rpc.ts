@@ -4,7 +4,15 @@
  * the WebSocket server and the Electron IPC handler alike.
  */
 import { ZodError } from 'zod';
-import { methods, type MethodName, type ParsedParams, type Result, type RpcResponse } from '../../shared/rpc';
+import {
+  buildingMethods,
+  exportMethods,
+  methods,
+  type MethodName,
+  type ParsedParams,
+  type Result,
+  type RpcResponse,
+} from '../../shared/rpc';
 import { errorCode } from './errors';
 import type { EngineHost } from './host';
 
@@ -41,6 +49,32 @@ export function handlersFor(host: EngineHost): Handlers {
       host.sync.nudge();
       return { ok: true as const };
     },
+    ...buildingHandlers(host),
+    ...exportHandlers(host),
+  };
+}
+
+type HandlersOf<T> = { [K in keyof T & MethodName]: Handlers[K] };
+
+function buildingHandlers(host: EngineHost): HandlersOf<typeof buildingMethods> {
+  const b = host.buildings;
+  return {
+    buildings: () => b.buildings(),
+    buildingAssets: (p) => b.buildingAssets(p),
+    assetVisits: (p) => b.assetVisits(p),
+    photoContext: (p) => b.photoContext(p),
+    setDetectionCondition: (p) => b.setDetectionCondition(p),
+    setAssetCondition: (p) => b.setAssetCondition(p),
+  };
+}
+
+function exportHandlers(host: EngineHost): HandlersOf<typeof exportMethods> {
+  const e = host.exports;
+  return {
+    startExport: (p) => e.startExport(p),
+    cancelExport: (p) => e.cancel(p.exportId),
+    exports: () => e.list(),
+    checkExportDir: (p) => e.check(p),
   };
 }
 

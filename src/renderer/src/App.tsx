@@ -12,13 +12,15 @@ import { SummaryScreen } from './screens/SummaryScreen';
 import { SyncScreen } from './screens/SyncScreen';
 import { SyncBadge } from './sync/SyncBadge';
 import { useSyncStatus } from './sync/useSyncStatus';
+import { BuildingsScreen } from './screens/BuildingsScreen';
 
-type Screen = 'import' | 'queue' | 'review' | 'summary' | 'sync';
+type Screen = 'import' | 'queue' | 'review' | 'summary' | 'buildings' | 'sync';
 const SCREENS: { key: Screen; label: string }[] = [
   { key: 'import', label: 'Import' },
   { key: 'queue', label: 'Queue' },
   { key: 'review', label: 'Review' },
   { key: 'summary', label: 'Summary' },
+  { key: 'buildings', label: 'Buildings' },
   { key: 'sync', label: 'Sync' },
 ];
 
@@ -54,11 +56,11 @@ export function App() {
     setScreen(next);
   }, []);
 
-  // Alt+1…5 switch screens from anywhere
+  // Alt+1…6 switch screens from anywhere
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (!e.altKey || e.ctrlKey || e.metaKey) return;
-      const i = ['1', '2', '3', '4', '5'].indexOf(e.key);
+      const i = ['1', '2', '3', '4', '5', '6'].indexOf(e.key);
       if (i < 0) return;
       e.preventDefault();
       goTo(SCREENS[i].key);
@@ -139,6 +141,15 @@ export function App() {
             {screen === 'review' && <ReviewScreen query={query} start={reviewStart} onPosition={onReviewPosition} />}
             {screen === 'summary' && <SummaryScreen query={query} />}
             {screen === 'sync' && <SyncScreen status={syncStatus} />}
+            {screen === 'buildings' && (
+              <BuildingsScreen
+                onOpenQueue={(filter) => {
+                  changeQuery({ filter, sort: query.sort });
+                  setCursor(0);
+                  setScreen('queue');
+                }}
+              />
+            )}
           </>
         )}
       </main>

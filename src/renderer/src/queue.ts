@@ -23,6 +23,9 @@ export function describeFilter(f: QueueFilter): string {
   if (f.visit) parts.push(`visit ${f.visit}`);
   if (f.model) parts.push(`model ${f.model}`);
   if (f.label) parts.push(`label ${f.label}`);
+  if (f.building) parts.push(`building ${f.building}`);
+  if (f.asset) parts.push(`asset ${f.asset}`);
+  if (f.condition) parts.push(`grade ${f.condition}`);
   if (f.confMin !== undefined || f.confMax !== undefined) parts.push(`confidence ${pct(f.confMin ?? 0)}–${pct(f.confMax ?? 1)}`);
   return parts.length ? parts.join(' · ') : 'all photos';
 }

@@ -11,13 +11,17 @@ import type { ErrorCode } from '../errors';
 import { importMethods, type ImportInfo } from './imports';
 import { reviewMethods } from './review';
 import { syncMethods, type SyncStatus } from './sync';
+import { buildingMethods } from './buildings';
+import { exportMethods, type ExportInfo } from './export';
 
 export * from './review';
 export * from './imports';
 export * from './sync';
+export * from './buildings';
+export * from './export';
 
 /** The methods: params and result schemas. Queries read; commands write. */
-export const methods = { ...reviewMethods, ...importMethods, ...syncMethods } as const;
+export const methods = { ...reviewMethods, ...importMethods, ...syncMethods, ...buildingMethods, ...exportMethods } as const;
 
 export type Methods = typeof methods;
 export type MethodName = keyof Methods;
@@ -32,7 +36,8 @@ export type EngineEvent =
   | { type: 'import'; importId: string; event: AuditEvent }
   | { type: 'import-state'; info: ImportInfo }
   | { type: 'changed'; observationIds: string[] }
-  | { type: 'sync'; status: SyncStatus };
+  | { type: 'sync'; status: SyncStatus }
+  | { type: 'export-state'; info: ExportInfo };
 
 /** Wire format of the WebSocket transport (Electron IPC carries the same payloads). */
 export const RequestSchema = z.object({ id: z.number().int(), method: z.string(), params: z.unknown() });

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { BoundingBoxSchema, CvSummarySchema, OBSERVATION_STATUSES } from '../domain';
 import { IdSchema, LabelSchema, NameSchema, QuerySchema, ReasonSchema } from '../limits';
 import { Counted } from './common';
+import { CONDITIONS } from '../condition';
 
 export const REVIEW_STATUSES = ['unreviewed', 'reviewed', 'flagged'] as const;
 export type ReviewStatus = (typeof REVIEW_STATUSES)[number];
@@ -26,6 +27,10 @@ export const QueueFilterSchema = z.object({
    */
   confMin: z.number().min(0).max(1).optional(),
   confMax: z.number().min(0).max(1).optional(),
+  /** BuildingScan: photos of a building (by name), of an asset (by id), with a box or asset of a grade. */
+  building: NameSchema.optional(),
+  asset: IdSchema.optional(),
+  condition: z.enum(CONDITIONS).optional(),
 });
 export type QueueFilter = z.infer<typeof QueueFilterSchema>;
 
@@ -60,6 +65,8 @@ export const ReviewDetectionSchema = z.object({
   corrected: z.boolean(),
   /** Bumped by every edit; an edit names the version it was made on, and a stale one is refused ('conflict'). */
   version: z.number().int(),
+  /** BuildingScan: the auditor's grade of the box (attributes.condition), null when ungraded. */
+  condition: z.enum(CONDITIONS).nullable().optional(),
 });
 export type ReviewDetection = z.infer<typeof ReviewDetectionSchema>;
 

@@ -39,6 +39,21 @@ export function queueWhere(f: QueueFilter): { sql: string; params: Record<string
     parts.push('o.current_job_id IN (SELECT d.cv_job_id FROM detections d WHERE d.object_name = @label AND d.deleted = 0)');
     params.label = f.label;
   }
+  if (f.building) {
+    parts.push('o.asset_id IN (SELECT a.id FROM assets a JOIN buildings b ON b.id = a.building_id WHERE b.name = @building)');
+    params.building = f.building;
+  }
+  if (f.asset) {
+    parts.push('o.asset_id = @asset');
+    params.asset = f.asset;
+  }
+  // a grade: a current box graded so, or the photo's asset graded so
+  if (f.condition) {
+    parts.push(`(EXISTS (SELECT 1 FROM detections d WHERE d.cv_job_id = o.current_job_id AND d.deleted = 0
+      AND json_extract(d.attributes, '$.condition') = @condition)
+      OR o.asset_id IN (SELECT a.id FROM assets a WHERE a.condition = @condition))`);
+    params.condition = f.condition;
+  }
   // the confidence band applies to the model's boxes (of the label, when one is filtered): "bottle under
   // 0.3" is a photo with a bottle under 0.3, whatever else it has; a drawn box is not model confidence
   if (f.confMin !== undefined || f.confMax !== undefined) {

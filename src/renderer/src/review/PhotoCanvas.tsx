@@ -345,6 +345,7 @@ export function PhotoCanvas(props: Props) {
                   data-testid="box"
                   data-id={d.id}
                   data-label={d.objectName}
+                  data-condition={d.condition ?? ''}
                   data-selected={isSel ? 'true' : 'false'}
                   className={`box${isSel ? ' is-selected' : ''}${d.source === 'user' ? ' is-user' : ''}`}
                   style={{ color }}
@@ -358,6 +359,7 @@ export function PhotoCanvas(props: Props) {
                     <text x={b.x} y={b.y - 3 / s} fontSize={font}>
                       {d.objectName}
                       {d.source === 'model' && !d.corrected ? ` ${d.confidence.toFixed(2)}` : ''}
+                      {d.condition ? ` · ${d.condition}` : ''}
                     </text>
                   )}
                 </g>

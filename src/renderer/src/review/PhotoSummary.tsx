@@ -1,9 +1,10 @@
 /** The side panel of Review: the photo's facts and its CV summary (from `photo`). */
+import type { ReactNode } from 'react';
 import type { PhotoDetail } from '../../../shared/rpc';
 import { formatConfidence, pct } from '../queue';
 import { LabelCountRows } from '../components/LabelCountRows';
 
-export function PhotoSummary({ detail }: { detail: PhotoDetail }) {
+export function PhotoSummary({ detail, children }: { detail: PhotoDetail; children?: ReactNode }) {
   const { item, summary, labelCounts } = detail;
   return (
     <aside className="side-panel" data-testid="photo-summary">
@@ -63,6 +64,7 @@ export function PhotoSummary({ detail }: { detail: PhotoDetail }) {
           )}
         </tbody>
       </table>
+      {children}
     </aside>
   );
 }

@@ -19,6 +19,8 @@ import { useEdits } from './useEdits';
 import { useReviewKeys, type ReviewKeyActions } from './useReviewKeys';
 import { LabelBar, ReviewToolbar } from './ReviewToolbar';
 import { usePhotoCache } from './usePhotoCache';
+import { AssetPanel, usePhotoContext } from './AssetPanel';
+import { CONDITIONS, type Condition } from '../../../shared/condition';
 
 export interface ReviewStart {
   index: number;
@@ -64,6 +66,7 @@ export function ReviewScreen({ query, start, onPosition }: Props) {
   }, [nav, observationId]);
   const currentObs = useRef<string | null>(null);
   currentObs.current = observationId;
+  const place = usePhotoContext(observationId);
 
   // --- loading -------------------------------------------------------------------------------
 
@@ -293,6 +296,27 @@ export function ReviewScreen({ query, start, onPosition }: Props) {
     markChanged();
     edits.update(d.id, { boundingBox: moveBox(d.boundingBox, dx, dy, size) });
   };
+  // BuildingScan: a grade goes to the selected box, else to the photo's asset
+  const grade = (c: Condition | null) => {
+    if (!observationId) return;
+    if (selectedId !== null) {
+      markChanged();
+      edits.grade(selectedId, c);
+      return;
+    }
+    const ctx = place.ctx;
+    if (!ctx?.asset) {
+      setNotice('This photo shows no asset: select a box to grade it.');
+      return;
+    }
+    const obs = observationId;
+    place.set({ ...ctx, asset: { ...ctx.asset, condition: c } });
+    const clientEditId = crypto.randomUUID();
+    void edits
+      .run(obs, () => api.call('setAssetCondition', { observationId: obs, condition: c, clientEditId }))
+      .then((asset) => currentObs.current === obs && place.set({ ...ctx, asset }))
+      .catch(() => undefined);
+  };
   const cycleBox = (delta: 1 | -1) => {
     if (!visible.length) return;
     const i = visible.findIndex((d) => d.id === selectedId);
@@ -332,6 +356,7 @@ export function ReviewScreen({ query, start, onPosition }: Props) {
       const entry = topLabels[n - 1];
       if (entry) assignLabel(entry.label);
     },
+    grade: (n) => grade(n === 0 ? null : CONDITIONS[n - 1]),
   };
   useReviewKeys(actions, panKey);
 
@@ -414,7 +439,13 @@ export function ReviewScreen({ query, start, onPosition }: Props) {
           )}
           {drawing && <div className="mode-hint">Drag to draw a “{drawLabel}” box · Esc to stop</div>}
         </div>
-        {detail ? <PhotoSummary detail={detail} /> : <aside className="side-panel muted">Loading…</aside>}
+        {detail ? (
+          <PhotoSummary detail={detail}>
+            <AssetPanel ctx={place.ctx} selected={selected} onGrade={grade} />
+          </PhotoSummary>
+        ) : (
+          <aside className="side-panel muted">Loading…</aside>
+        )}
       </div>
 
       <div className="statusbar">

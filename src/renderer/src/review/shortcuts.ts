@@ -12,6 +12,8 @@ export const SHORTCUTS: { keys: string[]; what: string; group: string }[] = [
   { group: 'Boxes', keys: ['↑ ↓ ← →'], what: 'Nudge the selected box by 1 px (Shift: 10 px)' },
   { group: 'Labels', keys: ['l', 'double-click'], what: 'Pick a label from the catalog (relabels the selected box)' },
   { group: 'Labels', keys: ['1 … 9'], what: 'Assign one of the 9 most used labels' },
+  { group: 'Grades', keys: ['Shift+1 … Shift+4'], what: 'Grade good / fair / poor / critical: the selected box, else the photo’s asset' },
+  { group: 'Grades', keys: ['Shift+0'], what: 'Clear the grade (of the selected box, else of the asset)' },
   { group: 'Edit', keys: ['Ctrl+Z'], what: 'Undo (moves, resizes, relabels, adds, deletes)' },
   { group: 'Edit', keys: ['Ctrl+Shift+Z', 'Ctrl+Y'], what: 'Redo' },
   { group: 'View', keys: ['f'], what: 'Zoom to fit' },

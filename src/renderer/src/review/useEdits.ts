@@ -14,6 +14,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { BoundingBox } from '../../../shared/domain';
 import type { ReviewDetection } from '../../../shared/rpc';
+import type { Condition } from '../../../shared/condition';
 import { errorMessage, RpcError, useApi, useApiHandle } from '../api';
 import type { ConnectedApi } from '../transport';
 import { sameBox } from './geometry';
@@ -306,9 +307,26 @@ export function useEdits(opts: EditsOptions) {
     return true;
   }, []);
 
+  /** BuildingScan: grades a box (null clears); after the edits before it, at the box's latest version. Not in the undo history. */
+  const grade = useCallback((id: number, condition: Condition | null) => {
+    const obs = o.current.observationId;
+    const d = o.current.dets.find((x) => x.id === id);
+    if (!obs || !d) return;
+    o.current.setDets((prev) => prev.map((x) => (x.id === id ? { ...x, condition } : x)));
+    touched();
+    const clientEditId = newEditId();
+    let v: number | undefined;
+    void run(obs, () =>
+      api.call('setDetectionCondition', { detectionId: id, version: (v ??= versionOf(id, d.version)), condition, clientEditId }),
+    )
+      .then((det) => replaceDet(obs, det))
+      .catch(() => undefined);
+  }, []);
+
   const h = opts.observationId ? histories.current.get(opts.observationId) : undefined;
   return {
     update,
+    grade,
     add,
     remove,
     undo,

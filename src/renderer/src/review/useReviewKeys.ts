@@ -26,6 +26,8 @@ export interface ReviewKeyActions {
   cycle(delta: 1 | -1): void;
   /** 1–9: the n-th most used label. */
   label(n: number): void;
+  /** BuildingScan, Shift+0–4: clear, good, fair, poor, critical (the selected box, else the photo's asset). */
+  grade?(n: number): void;
 }
 
 const ARROWS: Record<string, [number, number]> = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
@@ -53,6 +55,13 @@ export function useReviewKeys(actions: ReviewKeyActions, panKey: { current: PanK
         return;
       }
       if (e.altKey || e.ctrlKey || e.metaKey) return;
+      // by the physical key: Shift+1 is '!' on one layout and '1' or another sign on others
+      const grade = /^Digit([0-4])$/.exec(e.code);
+      if (e.shiftKey && grade && x.grade) {
+        e.preventDefault();
+        x.grade(Number(grade[1]));
+        return;
+      }
       const onButton = e.target instanceof HTMLButtonElement || e.target instanceof HTMLAnchorElement;
       if (k in ARROWS) {
         e.preventDefault();

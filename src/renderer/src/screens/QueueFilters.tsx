@@ -4,6 +4,9 @@ import { OBSERVATION_STATUSES } from '../../../shared/domain';
 import { QUEUE_SORTS, type QueueFilter, type QueueSort, type Result } from '../../../shared/rpc';
 import { errorMessage, useApi, useChangedEvents } from '../api';
 import { cleanFilter, type QueueQuery } from '../queue';
+import { CONDITIONS } from '../../../shared/condition';
+import { ExportButton } from '../components/ExportPanel';
+import { useBuildingNames } from './BuildingsScreen';
 
 type Counts = Result<'queueCounts'>;
 
@@ -41,6 +44,7 @@ export function useQueueCounts(filter: QueueFilter): { counts: Counts | null; er
 
 export function QueueFilters({ query, onChange, counts }: { query: QueueQuery; onChange(q: QueueQuery): void; counts: Counts | null }) {
   const f = query.filter;
+  const buildings = useBuildingNames();
   const set = (patch: Partial<QueueFilter>) => onChange({ ...query, filter: cleanFilter({ ...f, ...patch }) });
   const tabs: { key: QueueFilter['review'] | undefined; label: string; n: number | undefined }[] = [
     { key: 'unreviewed', label: 'Unreviewed', n: counts?.byReview.unreviewed },
@@ -83,6 +87,20 @@ export function QueueFilters({ query, onChange, counts }: { query: QueueQuery; o
         <Select label="Visit" testId="filter-visit" value={f.visit} onChange={(v) => set({ visit: v })} options={counted(counts?.visits)} />
         <Select label="Model" testId="filter-model" value={f.model} onChange={(v) => set({ model: v })} options={counted(counts?.models)} />
         <Select label="Label" testId="filter-label" value={f.label} onChange={(v) => set({ label: v })} options={counted(counts?.labels)} />
+        <Select
+          label="Building"
+          testId="filter-building"
+          value={f.building}
+          onChange={(v) => set({ building: v, asset: undefined })}
+          options={buildings.map((b) => ({ value: b, label: b }))}
+        />
+        <Select
+          label="Grade"
+          testId="filter-condition"
+          value={f.condition}
+          onChange={(v) => set({ condition: v as QueueFilter['condition'] })}
+          options={CONDITIONS.map((c) => ({ value: c, label: c }))}
+        />
         <label className="field compact">
           <span>Conf. min</span>
           <input
@@ -128,6 +146,7 @@ export function QueueFilters({ query, onChange, counts }: { query: QueueQuery; o
         >
           Clear filters
         </button>
+        <ExportButton filter={f} />
       </div>
     </div>
   );

@@ -4,6 +4,7 @@ import type { Result } from '../../../shared/rpc';
 import { errorMessage, useApi, useChangedEvents } from '../api';
 import { describeFilter, pct, type QueueQuery } from '../queue';
 import { LabelCountRows } from '../components/LabelCountRows';
+import { ExportButton } from '../components/ExportPanel';
 
 export function SummaryScreen({ query }: { query: QueueQuery }) {
   const api = useApi();
@@ -39,6 +40,8 @@ export function SummaryScreen({ query }: { query: QueueQuery }) {
         <span className="muted" data-testid="summary-filter">
           {describeFilter(query.filter)}
         </span>
+        <span className="tool-spacer" />
+        <ExportButton filter={query.filter} />
       </header>
       <div className="stats big">
         <Stat n={batch.photos} label="photos" testId="batch-photos" />

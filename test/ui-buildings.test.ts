@@ -1,0 +1,195 @@
+/**
+ * BuildingScan and export in the UI, in headless Chromium against `kliq-audit serve` on a database
+ * audited by the CLI with --building/--asset/--visit: the building → asset → visit drill-down opens the
+ * visit's photos in the Queue; in Review Shift+1…4 grade the selected box, else the photo's asset
+ * (Shift+0 clears), checked in the SQLite file (attributes.condition, assets.condition, a correction and
+ * an outbox row each) and never taken as the 1–9 label keys; the Queue's export writes the filter's photos.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import sharp from 'sharp';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GENERAL, ROOT, tmpDir } from './helpers';
+import { auditInto, CHROMIUM, ensureRendererBuilt, launchChromium, startServe, type Served } from './ui-helpers';
+import { readYoloDataset } from './yolo-reader';
+
+const hasChromium = fs.existsSync(CHROMIUM);
+if (!hasChromium && !process.env.CI) console.warn(`ui-buildings.test.ts skipped: no Chromium at ${CHROMIUM}`);
+const SHOTS = path.join(ROOT, 'test-results', 'screenshots');
+
+async function until<T>(what: string, fn: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeout = 15_000) {
+  const end = Date.now() + timeout;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const read = <T>(file: string, fn: (db: Database.Database) => T): T => {
+  const db = new Database(file, { readonly: true });
+  try {
+    return fn(db);
+  } finally {
+    db.close();
+  }
+};
+
+if (!hasChromium && process.env.CI) {
+  describe('BuildingScan UI in Chromium', () => {
+    it('needs Chromium', () => {
+      throw new Error(`no Chromium at ${CHROMIUM}: CI must install it`);
+    });
+  });
+}
+
+describe.skipIf(!hasChromium)('BuildingScan and export in Chromium against kliq-audit serve', () => {
+  let dbFile: string;
+  let served: Served;
+  let browser: Browser;
+  let page: Page;
+  const errors: string[] = [];
+
+  beforeAll(async () => {
+    ensureRendererBuilt();
+    const dir = tmpDir('kliq-bld-');
+    dbFile = path.join(dir, 'b.db');
+    auditInto(dbFile, GENERAL, ['--building', 'HQ', '--asset', 'Roof', '--visit', '2025-Q1']);
+    // two more photos (other content: mirrored) of another asset of the same building, on another visit
+    const more = path.join(dir, 'facade');
+    fs.mkdirSync(more);
+    for (const f of ['dog.jpg', 'person.jpg']) await sharp(path.join(GENERAL, f)).flop().toFile(path.join(more, f));
+    auditInto(dbFile, more, ['--building', 'HQ', '--asset', 'Facade', '--visit', '2025-Q2']);
+    served = await startServe(dbFile, 'inspector');
+    browser = await launchChromium();
+    page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    page.on('pageerror', (e) => errors.push(e.message));
+    fs.mkdirSync(SHOTS, { recursive: true });
+  }, 600_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await served?.stop();
+  }, 60_000);
+
+  it('drill-down, grade keys, grade filter and export from the Queue', async () => {
+    await page.goto(served.url);
+    await page.waitForSelector('[data-testid=queue-screen]');
+
+    // building → asset → visit
+    await page.keyboard.press('Alt+5');
+    await page.click('[data-testid=building-row][data-name="HQ"]');
+    await page.waitForSelector('[data-testid=asset-row][data-name="Roof"]');
+    expect(await page.$$eval('[data-testid=asset-row]', (rows) => rows.map((r) => r.getAttribute('data-name')))).toEqual([
+      'Facade',
+      'Roof',
+    ]);
+    await page.click('[data-testid=asset-row][data-name="Roof"]');
+    await page.waitForSelector('[data-testid=visit-row][data-name="2025-Q1"]');
+    expect(await page.$$eval('[data-testid=visit-row]', (rows) => rows.map((r) => r.getAttribute('data-name')))).toEqual(['2025-Q1']);
+    await page.screenshot({ path: path.join(SHOTS, 'buildings-visits.png') });
+    await page.click('[data-testid=visit-open]');
+    await page.waitForSelector('[data-testid=queue-screen]');
+    await until('the visit’s 9 photos in the queue', async () => (await page.textContent('[data-testid=queue-total]')) === '9 photos');
+    expect(await page.inputValue('[data-testid=filter-building]')).toBe('HQ');
+
+    // Review: grade a box with Shift+3, then the asset with Shift+2 (no box selected)
+    await page.focus('[data-testid=queue-list]');
+    await page.keyboard.press('Enter');
+    await until('review ready', async () => (await page.getAttribute('[data-testid=review-screen]', 'data-ready')) === 'true');
+    await until('boxes', async () => (await page.$$('[data-testid=box]')).length > 0);
+    const obs = (await page.getAttribute('[data-testid=review-screen]', 'data-observation-id'))!;
+    await page.keyboard.press(']');
+    const boxId = Number(await until('a selected box', () => page.getAttribute('[data-testid=box][data-selected=true]', 'data-id')));
+    const labelBefore = read(dbFile, (db) => db.prepare('SELECT object_name FROM detections WHERE id = ?').pluck().get(boxId));
+    const corrections = () => read(dbFile, (db) => db.prepare('SELECT count(*) FROM corrections').pluck().get() as number);
+    const outbox = () => read(dbFile, (db) => db.prepare(`SELECT count(*) FROM outbox WHERE kind = 'labels'`).pluck().get() as number);
+    const c0 = corrections();
+    const o0 = outbox();
+    await page.keyboard.press('Shift+Digit3');
+    const boxCondition = () =>
+      read(dbFile, (db) => db.prepare(`SELECT json_extract(attributes, '$.condition') FROM detections WHERE id = ?`).pluck().get(boxId));
+    await until('the box graded poor in the database', () => boxCondition() === 'poor');
+    expect(await page.getAttribute(`[data-testid=box][data-id="${boxId}"]`, 'data-condition')).toBe('poor');
+    expect(await page.textContent('[data-testid=box-condition]')).toBe('poor');
+    // Shift+3 is not the label key 3
+    expect(read(dbFile, (db) => db.prepare('SELECT object_name FROM detections WHERE id = ?').pluck().get(boxId))).toBe(labelBefore);
+
+    await page.keyboard.press('Escape');
+    await until('no box selected', async () => (await page.$('[data-testid=box][data-selected=true]')) === null);
+    await page.keyboard.press('Shift+Digit2');
+    const assetCondition = (name: string) =>
+      read(dbFile, (db) => db.prepare('SELECT condition, condition_by FROM assets WHERE name = ?').get(name)) as {
+        condition: string | null;
+        condition_by: string | null;
+      };
+    await until('the asset graded fair', () => assetCondition('Roof').condition === 'fair');
+    expect(assetCondition('Roof').condition_by).toBe('inspector');
+    expect(assetCondition('Facade').condition).toBeNull();
+    await until('the panel shows it', async () => (await page.textContent('[data-testid=asset-condition]')) === 'fair');
+    await until('a correction and an outbox row per grade', () => corrections() === c0 + 2 && outbox() === o0 + 2);
+    const rows = read(dbFile, (db) =>
+      db.prepare('SELECT observation_id, detection_id, action, after, who FROM corrections ORDER BY id DESC LIMIT 2').all(),
+    ) as { observation_id: string; detection_id: number | null; action: string; after: string; who: string }[];
+    expect(rows[1]).toMatchObject({ observation_id: obs, detection_id: boxId, action: 'update', who: 'inspector' });
+    expect(JSON.parse(rows[1].after).attributes).toEqual({ condition: 'poor' });
+    expect(rows[0]).toMatchObject({ observation_id: obs, detection_id: null, action: 'update' });
+    expect(JSON.parse(rows[0].after).asset.condition).toBe('fair');
+    await page.screenshot({ path: path.join(SHOTS, 'review-grades.png') });
+
+    // Shift+0 clears the selected box's grade
+    await page.keyboard.press(']');
+    await until(
+      'the box selected again',
+      async () => Number(await page.getAttribute('[data-testid=box][data-selected=true]', 'data-id')) === boxId,
+    );
+    await page.keyboard.press('Shift+Digit0');
+    await until('the box grade cleared', () => boxCondition() === null);
+
+    // the drill-down shows the asset's grade; the Grade filter finds the graded photo
+    await page.keyboard.press('Shift+Digit4');
+    await until('the box graded critical', () => boxCondition() === 'critical');
+    await page.keyboard.press('Alt+5');
+    await page.click('[data-testid=building-row][data-name="HQ"]');
+    await until(
+      'Roof graded fair in the drill-down',
+      async () => (await page.textContent('[data-testid=asset-row][data-name="Roof"] [data-testid=asset-row-condition]')) === 'fair',
+    );
+    await page.keyboard.press('Alt+2');
+    await page.click('[data-testid=filter-clear]');
+    await page.selectOption('[data-testid=filter-condition]', 'critical');
+    await until('one critical photo', async () => (await page.textContent('[data-testid=queue-total]')) === '1 photos');
+    await page.selectOption('[data-testid=filter-condition]', 'fair');
+    await until('the Roof photos by their asset grade', async () => (await page.textContent('[data-testid=queue-total]')) === '9 photos');
+
+    // export what the filter shows: the typed folder is checked, then written
+    await page.click('[data-testid=export-open]');
+    await page.fill('[data-testid=export-out]', path.join(tmpDir(), 'no', 'such', 'ds'));
+    await until('the missing parent refused', async () => (await page.getAttribute('[data-testid=export-check]', 'data-ok')) === 'false');
+    expect(await page.textContent('[data-testid=export-check]')).toMatch(/does not exist: create it first/);
+    expect(await page.isDisabled('[data-testid=export-start]')).toBe(true);
+    await page.fill('[data-testid=export-out]', 'relative/ds');
+    await until('a relative path refused', async () =>
+      /type the full path/.test((await page.textContent('[data-testid=export-check]')) ?? ''),
+    );
+    const out = path.join(tmpDir(), 'ui-export');
+    await page.fill('[data-testid=export-out]', out);
+    await until('the folder accepted', async () => (await page.getAttribute('[data-testid=export-check]', 'data-ok')) === 'true');
+    await page.click('[data-testid=export-start]');
+    await until('the export done', async () => (await page.getAttribute('[data-testid=export-status]', 'data-state')) === 'done', 60_000);
+    await page.screenshot({ path: path.join(SHOTS, 'export-dialog.png') });
+    const ds = await readYoloDataset(path.join(out, 'data.yaml'));
+    expect(ds.splits.train.length + ds.splits.val.length).toBe(9);
+    const manifest = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8'));
+    expect(manifest.filter).toMatchObject({ condition: 'fair' });
+    expect(errors).toEqual([]);
+  });
+});
