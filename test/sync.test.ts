@@ -259,6 +259,33 @@ describe('sync: every photo, result and correction on the server exactly once', 
     await s.close();
   });
 
+  it('two sync processes on one database at once send each item once between them', async () => {
+    const file = await copyOf(200);
+    const s = await server({ latencyMs: 5 });
+    const L = local(file);
+    edit(L.db, L.ids.slice(0, 20));
+    const other = openDb(file);
+    const [a, b] = await Promise.all([drain(L.db, s), drain(other, s)]);
+    expect(a.done.reason).toBe('drained');
+    expect(b.done.reason).toBe('drained');
+    expect(a.done.counts.failed + b.done.counts.failed).toBe(0);
+    // each did part of the work
+    expect(a.done.counts.upload).toBeGreaterThan(0);
+    expect(b.done.counts.upload).toBeGreaterThan(0);
+    expect(a.done.counts.upload + b.done.counts.upload).toBe(200);
+    const tenant = tenantOf(s);
+    const srv = await onServer(s, tenant);
+    expect(srv.observations).toHaveLength(200);
+    expect(srv.uploads).toBe(200);
+    expect(srv.jobs).toHaveLength(200);
+    for (const id of L.ids.slice(0, 20)) {
+      expect(flat((await tenant.observations.getLabels(srv.byLocal.get(id)!.id)).labels)).toEqual(L.labels(id));
+    }
+    other.close();
+    L.db.close();
+    await s.close();
+  });
+
   it('started offline, it waits and sends everything once the API appears', async () => {
     const file = await copyOf(200);
     const port = await freePort();
