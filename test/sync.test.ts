@@ -15,6 +15,7 @@ import { KliqClient, type TenantClient } from '../src/kliq';
 import { startApiServer, type ApiServer, type SeedTenant } from '../src/api-server/server';
 import { openDb, type Db } from '../src/main/engine/db';
 import { ReviewService } from '../src/main/engine/review';
+import { BuildingService } from '../src/main/engine/buildings';
 import { SyncEngine, type SyncOptions } from '../src/main/engine/sync';
 import type { SyncDoneEvent, SyncEvent } from '../src/kliq/events';
 import { GENERAL, ROOT, tmpDir } from './helpers';
@@ -435,6 +436,43 @@ describe('sync: the CLI, targets and the catalog', () => {
     const names = [];
     for await (const l of tenant.locations.listAll()) names.push(l.name);
     expect(names.sort()).toEqual(['Shop 12', 'Shop 99', 'Unassigned']);
+    L.db.close();
+    await s.close();
+  });
+});
+
+describe('sync: BuildingScan', () => {
+  it("buildings, assets (with the auditor's grade) and visits are created on the API once; a new grade follows the labels", async () => {
+    const dir = tmpDir();
+    const photos = path.join(dir, 'photos');
+    fs.mkdirSync(photos);
+    for (const f of ['dog.jpg', 'person.jpg']) fs.copyFileSync(path.join(GENERAL, f), path.join(photos, f));
+    const file = path.join(dir, 'bs.db');
+    const a = await run(['audit', photos, '--db', file, '--provider', 'cpu', '--building', 'HQ', '--asset', 'Roof', '--visit', 'V1']);
+    expect(a.code, a.stderr).toBe(0);
+    const s = await server();
+    const L = local(file);
+    const b = new BuildingService(L.db, { user: 'inspector@test' });
+    b.setAssetCondition({ observationId: L.ids[0], condition: 'poor' });
+    expect((await drain(L.db, s)).done.counts.failed).toBe(0);
+    const tenant = tenantOf(s);
+    const buildings = (await tenant.buildings.list()).data;
+    expect(buildings.map((x) => x.name)).toEqual(['HQ']);
+    const assets = (await tenant.assets.list({ buildingId: buildings[0].id })).data;
+    expect(assets.map((x) => [x.name, x.condition])).toEqual([['Roof', 'poor']]);
+    const visits = (await tenant.visits.list()).data;
+    expect(visits).toHaveLength(1);
+    expect(visits[0]).toMatchObject({ buildingId: buildings[0].id, metadata: { localVisitId: 'V1' } });
+    const srv = await onServer(s, tenant);
+    for (const o of srv.observations) {
+      expect(o.metadata).toMatchObject({ buildingId: buildings[0].id, assetId: assets[0].id, visitId: visits[0].id });
+    }
+    // the auditor changes the grade: the asset on the server follows
+    b.setAssetCondition({ observationId: L.ids[1], condition: 'critical' });
+    expect((await drain(L.db, s)).done.counts.failed).toBe(0);
+    expect((await tenant.assets.get(assets[0].id)).condition).toBe('critical');
+    expect((await tenant.buildings.list()).data).toHaveLength(1);
+    expect((await tenant.assets.list()).data).toHaveLength(1);
     L.db.close();
     await s.close();
   });

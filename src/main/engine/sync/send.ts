@@ -117,15 +117,66 @@ export class RemoteRefs {
     });
   }
 
-  async visit(visitId: string, remoteLocationId: string): Promise<string> {
-    const known = this.store.mapped('visit', visitId);
-    if (known) return known;
-    return this.once(`visit:${visitId}`, async () => {
-      const v = await this.tenant.visits.create(
-        { locationId: remoteLocationId, metadata: { localVisitId: visitId } },
-        { idempotencyKey: `visit:${this.store.dbToken()}:${visitId}` },
+  /** A BuildingScan building: its remote id, found by name or created. */
+  async building(localId: string): Promise<string> {
+    const b = this.store.building(localId);
+    if (!b) throw new PermanentError(`building ${localId} is not in the database`);
+    if (b.remote_id) return b.remote_id;
+    return this.once(`building:${localId}`, async () => {
+      let id: string | null = null;
+      for await (const r of this.tenant.buildings.listAll({ limit: 100 })) if (r.name === b.name) id ??= r.id;
+      id ??= (
+        await this.tenant.buildings.create(
+          { name: b.name, ...(b.address ? { address: b.address } : {}) },
+          { idempotencyKey: `building:${this.store.dbToken()}:${localId}` },
+        )
+      ).id;
+      this.store.setRemote('buildings', localId, id);
+      return id;
+    });
+  }
+
+  /** A BuildingScan asset (created in its building when missing), with the auditor's condition grade. */
+  async asset(localId: string): Promise<{ assetId: string; buildingId: string }> {
+    const a = this.store.asset(localId);
+    if (!a) throw new PermanentError(`asset ${localId} is not in the database`);
+    const buildingId = await this.building(a.building_id);
+    if (a.remote_id) return { assetId: a.remote_id, buildingId };
+    const assetId = await this.once(`asset:${localId}`, async () => {
+      const created = await this.tenant.assets.create(
+        { buildingId, name: a.name, ...(a.kind ? { category: a.kind } : {}), ...(a.condition ? { condition: a.condition } : {}) },
+        { idempotencyKey: `asset:${this.store.dbToken()}:${localId}` },
       );
-      this.store.map('visit', visitId, v.id);
+      this.store.setRemote('assets', localId, created.id);
+      this.store.map('asset-condition', localId, a.condition ?? '');
+      return created.id;
+    });
+    return { assetId, buildingId };
+  }
+
+  /** The asset's grade on the server follows the auditor's (sent with the photo's labels). */
+  async assetCondition(localId: string): Promise<void> {
+    const a = this.store.asset(localId);
+    if (!a?.remote_id) return;
+    if ((this.store.mapped('asset-condition', localId) ?? '') === (a.condition ?? '')) return;
+    await this.tenant.assets.update(a.remote_id, { condition: a.condition ?? undefined });
+    this.store.map('asset-condition', localId, a.condition ?? '');
+  }
+
+  /** A visit (named by `--visit`): an API visit of the photo's location (and building), created once. */
+  async visit(name: string, remoteLocationId: string): Promise<string> {
+    const row = this.store.visitRow(name);
+    if (row?.remote_id) return row.remote_id;
+    const known = this.store.mapped('visit', name);
+    if (known) return known;
+    return this.once(`visit:${name}`, async () => {
+      const buildingId = row?.building_id ? await this.building(row.building_id) : undefined;
+      const v = await this.tenant.visits.create(
+        { locationId: remoteLocationId, ...(buildingId ? { buildingId } : {}), metadata: { localVisitId: name } },
+        { idempotencyKey: `visit:${this.store.dbToken()}:${name}` },
+      );
+      if (row) this.store.setRemote('visits', row.id, v.id);
+      else this.store.map('visit', name, v.id);
       return v.id;
     });
   }
@@ -197,6 +248,7 @@ async function sendObservation(ctx: SendContext, item: OutboxItem): Promise<Send
     const locationId = await ctx.remote.location(o.location_id);
     const local = JSON.parse(o.metadata) as Record<string, unknown>;
     const visitId = o.visit_id ? await ctx.remote.visit(o.visit_id, locationId) : undefined;
+    const asset = o.asset_id ? await ctx.remote.asset(o.asset_id) : undefined;
     body = {
       locationId,
       imageUrl: o.image_url,
@@ -205,6 +257,7 @@ async function sendObservation(ctx: SendContext, item: OutboxItem): Promise<Send
       metadata: {
         ...local,
         ...(visitId ? { visitId } : {}),
+        ...(asset ? { buildingId: asset.buildingId, assetId: asset.assetId } : {}),
         source: 'kliq-audit',
         localId: o.id,
         sha256: o.sha256,
@@ -288,6 +341,8 @@ async function sendLabels(ctx: SendContext, item: OutboxItem): Promise<SendResul
     ctx.store.failLabels(o.id, reason);
     throw new LabelsConflict(open, reason);
   }
+  // a grade of the photo's asset goes with its labels (first: a failure retries both)
+  if (o.asset_id) await ctx.remote.assetCondition(o.asset_id);
   const snap = ctx.store.labelsSnapshot(o.id);
   const upTo = Math.max(snap.upTo ?? item.id, item.id);
   try {

@@ -29,6 +29,7 @@ export interface ObservationToSync {
   captured_at: string | null;
   metadata: string;
   visit_id: string | null;
+  asset_id: string | null;
   image_url: string | null;
   upload_pending: string | null;
   labels_version: number;
@@ -95,7 +96,7 @@ export class SyncStore {
     this.s = {
       observation: db.prepare<[string], ObservationToSync>(
         `SELECT id, remote_id, location_id, source_path, mime_type, bytes, sha256, width, height, latitude, longitude, captured_at,
-           metadata, visit_id, image_url, upload_pending, labels_version, current_job_id, review_status
+           metadata, visit_id, asset_id, image_url, upload_pending, labels_version, current_job_id, review_status
          FROM observations WHERE id = ?`,
       ),
       job: db.prepare<[string], JobToSync>(
@@ -218,6 +219,33 @@ export class SyncStore {
   location(id: string) {
     return this.s.location.get(id);
   }
+  /** BuildingScan rows (migration 009) and their remote ids. */
+  building(id: string) {
+    return this.db
+      .prepare<[string], { id: string; remote_id: string | null; name: string; address: string | null }>(
+        'SELECT id, remote_id, name, address FROM buildings WHERE id = ?',
+      )
+      .get(id);
+  }
+  asset(id: string) {
+    return this.db
+      .prepare<
+        [string],
+        { id: string; remote_id: string | null; building_id: string; name: string; kind: string | null; condition: string | null }
+      >('SELECT id, remote_id, building_id, name, kind, condition FROM assets WHERE id = ?')
+      .get(id);
+  }
+  visitRow(name: string) {
+    return this.db
+      .prepare<[string], { id: string; remote_id: string | null; building_id: string | null }>(
+        'SELECT id, remote_id, building_id FROM visits WHERE name = ?',
+      )
+      .get(name);
+  }
+  setRemote(table: 'buildings' | 'assets' | 'visits', id: string, remoteId: string): void {
+    this.db.prepare(`UPDATE ${table} SET remote_id = ? WHERE id = ? AND remote_id IS NULL`).run(remoteId, id);
+  }
+
   setLocationRemote(id: string, remoteId: string): void {
     this.s.setLocationRemote.run(remoteId, id);
   }
