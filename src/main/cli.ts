@@ -20,6 +20,7 @@ import { EngineHost } from './engine/host';
 import { projectRoot } from './engine/paths';
 import { serve } from './serve';
 import { FolderWatcher } from './engine/watcher';
+import { parsePriceTags, registerRetailCommands } from './cli-retail';
 
 export const EXIT = { ok: 0, photosFailed: 1, usage: 2, cancelled: 130 } as const;
 
@@ -62,6 +63,7 @@ interface AuditCliOptions {
   capturedBy?: string;
   meta: Record<string, string>;
   expect?: string;
+  priceTags: 'auto' | 'on' | 'off';
   json: boolean;
   prefetch?: number;
   threads?: number;
@@ -179,6 +181,7 @@ async function auditCommand(paths: string[], o: AuditCliOptions): Promise<number
             .map((s) => s.trim())
             .filter(Boolean)
         : undefined,
+      priceTags: o.priceTags,
       prefetch: o.prefetch,
       intraOpThreads: o.threads,
       decodeThreads: o.decodeThreads,
@@ -351,6 +354,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--captured-by <name>', 'metadata: who took the photos')
     .option('--meta <key=value>', 'metadata: any key (repeatable)', collectMeta, {})
     .option('--expect <labels>', 'comma-separated labels expected in every photo (enables outOfStock and complianceScore)')
+    .option('--price-tags <auto|on|off>', 'read price tags by OCR (auto: when --tiles is on)', parsePriceTags, 'auto')
     .option('--prefetch <n>', 'photos decoded ahead of the model (default: cores + 1)', parsePositiveInt)
     .option('--threads <n>', 'ONNX Runtime intra-op threads (default: cores)', parsePositiveInt)
     .option('--decode-threads <n>', 'libvips threads per photo decode (default: 1)', parsePositiveInt)
@@ -403,6 +407,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--list', 'list the manifest', false)
     .action(async (names: string[], o: { list: boolean }) => setExit(await modelsCommand(names, o)));
 
+  registerRetailCommands(program, setExit);
   return program;
 }
 

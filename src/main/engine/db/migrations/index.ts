@@ -4,6 +4,7 @@ import * as m002 from './002_review';
 import * as m003 from './003_outbox_failed';
 import * as m004 from './004_review_trust';
 import * as m005 from './005_runs';
+import * as m008 from './008_retail';
 
 export interface Migration {
   version: number;
@@ -18,4 +19,5 @@ export const migrations: Migration[] = [
   { version: 3, name: '003_outbox_failed', up: m003.up },
   { version: 4, name: '004_review_trust', up: m004.up },
   { version: 5, name: '005_runs', up: m005.up },
+  { version: 8, name: '008_retail', up: m008.up },
 ];
