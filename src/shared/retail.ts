@@ -251,8 +251,8 @@ export function compliance(planogram: readonly PlanogramRow[], found: readonly {
  */
 export function parsePrice(text: string): string | null {
   const t = text.replace(/\s+/g, '');
-  let m = /(?:^|[^0-9])(\d{1,4})[.,](\d{2})(?![0-9])/.exec(t) ?? /^(\d{1,4})[.,](\d{2})(?![0-9])/.exec(t);
-  if (m && !/\d[.,]\d{2}[.,]\d/.test(t)) return `${Number(m[1])}.${m[2]}`;
+  let m = /(?:^|[^0-9.,])(\d{1,4})[.,](\d{2})(?![0-9.,]?\d)/.exec(t);
+  if (m) return `${Number(m[1])}.${m[2]}`;
   m = /^[£$€E](\d{1,4})$/.exec(t);
   if (m) return `${Number(m[1])}.00`;
   return null;

@@ -29,6 +29,11 @@ export function handlersFor(host: EngineHost): Handlers {
     cancelImport: (p) => i.cancel(p.importId),
     imports: () => i.list(),
     importFolders: () => i.folders(),
+    catalogList: (p) => r.retail.catalog.list(p.query, p.limit),
+    planogramLocations: () => r.retail.catalog.planogramLocations(),
+    planogram: (p) => r.retail.catalog.planogram(p.location),
+    setPlanogram: (p) => r.retail.catalog.setPlanogram(p.location, p.rows),
+    compliance: (p) => r.compliance(p),
   };
 }
 

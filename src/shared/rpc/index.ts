@@ -10,12 +10,14 @@ import type { AuditEvent } from '../domain';
 import type { ErrorCode } from '../errors';
 import { importMethods, type ImportInfo } from './imports';
 import { reviewMethods } from './review';
+import { retailMethods } from './retail';
 
 export * from './review';
 export * from './imports';
+export * from './retail';
 
 /** The methods: params and result schemas. Queries read; commands write. */
-export const methods = { ...reviewMethods, ...importMethods } as const;
+export const methods = { ...reviewMethods, ...importMethods, ...retailMethods } as const;
 
 export type Methods = typeof methods;
 export type MethodName = keyof Methods;
