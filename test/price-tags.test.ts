@@ -75,7 +75,7 @@ describe('price tags on the shelf photos', () => {
     expect(reads['shelf_3.jpg'].some((t) => t.price === '10.00')).toBe(true);
   });
 
-  it('a scorer that is given the labels themselves scores 1/1, and one given wrong prices at the right places scores 0 (the scorer can fail)', () => {
+  it('the scorer gives the labels themselves 1/1, and wrong prices at the right places 0 (it can fail)', () => {
     const exact: Record<string, PriceTagRead[]> = {};
     const shifted: Record<string, PriceTagRead[]> = {};
     for (const [f, p] of Object.entries(fixture.photos)) {

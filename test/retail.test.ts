@@ -57,7 +57,11 @@ describe('facings', () => {
 
   it('groups by catalog SKU: two labels mapped to one SKU are one block; SKU given when mapped', () => {
     const catalog = [{ sku: 'C330', name: 'Cola 330ml', modelLabel: 'bottle' }];
-    const a = retailAttributes([det('bottle', box(0, 0)), det('Cola 330ml', box(45, 0)), det('cup', box(90, 0))], { width: 500, height: 500 }, catalog);
+    const a = retailAttributes(
+      [det('bottle', box(0, 0)), det('Cola 330ml', box(45, 0)), det('cup', box(90, 0))],
+      { width: 500, height: 500 },
+      catalog,
+    );
     expect(a.map((x) => [x.sku, x.facings])).toEqual([
       ['C330', 2],
       ['C330', 2],
@@ -118,7 +122,12 @@ describe('compliance', () => {
     expect(c.outOfStock).toEqual(['Beta', 'Gamma', 'Delta']);
     expect(c.score).toBe(0);
     expect(compliance([], []).score).toBe(1);
-    expect(compliance(plan.slice(0, 3), [{ sku: 'A', shelfRow: 1 }, { sku: 'A', shelfRow: 1 }]).score).toBe(0.3333);
+    expect(
+      compliance(plan.slice(0, 3), [
+        { sku: 'A', shelfRow: 1 },
+        { sku: 'A', shelfRow: 1 },
+      ]).score,
+    ).toBe(0.3333);
   });
 });
 

@@ -290,7 +290,8 @@ export class ReviewService {
   private computeCompliance(filter: QueueFilter): Result<'compliance'> {
     const w = queueWhere(filter);
     const photos = this.prepared<{ current_job_id: string | null; location_id: string | null; location: string | null }>(
-      `SELECT o.current_job_id, o.location_id, l.name AS location FROM observations o LEFT JOIN locations l ON l.id = o.location_id ${w.sql}`,
+      `SELECT o.current_job_id, o.location_id, l.name AS location
+       FROM observations o LEFT JOIN locations l ON l.id = o.location_id ${w.sql}`,
     ).all(w.params);
     return { locations: this.retail.locationsCompliance(photos) };
   }

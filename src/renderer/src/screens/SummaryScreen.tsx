@@ -8,7 +8,11 @@ import { CompliancePanel } from './CompliancePanel';
 
 export function SummaryScreen({ query }: { query: QueueQuery }) {
   const api = useApi();
-  const [data, setData] = useState<{ batch: Result<'batchSummary'>; counts: Result<'queueCounts'>; compliance: Result<'compliance'> } | null>(null);
+  const [data, setData] = useState<{
+    batch: Result<'batchSummary'>;
+    counts: Result<'queueCounts'>;
+    compliance: Result<'compliance'>;
+  } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [tick, setTick] = useState(0);
   useChangedEvents(() => setTick((t) => t + 1), 1000);
