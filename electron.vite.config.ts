@@ -49,6 +49,7 @@ export default defineConfig({
         input: {
           index: r('./src/main/index.ts'),
           worker: r('./src/main/engine/inference/worker.ts'),
+          'ocr-worker': r('./src/main/engine/retail/ocr-worker.ts'),
         },
         output: {
           entryFileNames: '[name].js',

@@ -156,7 +156,11 @@ describe('electron-builder --dir, linux x64, stand-in Electron', () => {
 
   it('ships models/manifest.json and no model: the app fetches its model on first use, checked by sha256', () => {
     expect(asarFiles).toContain('models/manifest.json');
+    // the detector is fetched; price-tag OCR (its packages and models) is left out of the installers (README "Retail")
     expect([...asarFiles, ...unpacked].filter((f) => f.endsWith('.onnx'))).toEqual([]);
+    expect(
+      [...asarFiles, ...unpacked].filter((f) => /node_modules\/(ppu-paddle-ocr|ppu-ocv|@techstark|@napi-rs|@gutenye)\//.test(f)),
+    ).toEqual([]);
     expect(fs.existsSync(path.join(resources, 'models'))).toBe(false);
   });
 

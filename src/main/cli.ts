@@ -23,6 +23,7 @@ import { FolderWatcher } from './engine/watcher';
 import { syncCommand, syncTarget, type SyncCliOptions } from './sync-cli';
 import { registerDatasetCommands } from './cli-export';
 import { BuildingService } from './engine/buildings';
+import { parsePriceTags, registerRetailCommands } from './cli-retail';
 
 export const EXIT = { ok: 0, photosFailed: 1, usage: 2, cancelled: 130 } as const;
 
@@ -67,6 +68,7 @@ interface AuditCliOptions {
   capturedBy?: string;
   meta: Record<string, string>;
   expect?: string;
+  priceTags: 'auto' | 'on' | 'off';
   json: boolean;
   prefetch?: number;
   threads?: number;
@@ -200,6 +202,7 @@ async function auditOnly(paths: string[], o: AuditCliOptions): Promise<number> {
             .map((s) => s.trim())
             .filter(Boolean)
         : undefined,
+      priceTags: o.priceTags,
       prefetch: o.prefetch,
       intraOpThreads: o.threads,
       decodeThreads: o.decodeThreads,
@@ -382,6 +385,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--captured-by <name>', 'metadata: who took the photos')
     .option('--meta <key=value>', 'metadata: any key (repeatable)', collectMeta, {})
     .option('--expect <labels>', 'comma-separated labels expected in every photo (enables outOfStock and complianceScore)')
+    .option('--price-tags <auto|on|off>', 'read price tags by OCR (auto: when --tiles is on)', parsePriceTags, 'auto')
     .option('--prefetch <n>', 'photos decoded ahead of the model (default: cores + 1)', parsePositiveInt)
     .option('--threads <n>', 'ONNX Runtime intra-op threads (default: cores)', parsePositiveInt)
     .option('--decode-threads <n>', 'libvips threads per photo decode (default: 1)', parsePositiveInt)
@@ -454,6 +458,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .action(async (names: string[], o: { list: boolean }) => setExit(await modelsCommand(names, o)));
 
   registerDatasetCommands(program, setExit);
+  registerRetailCommands(program, setExit);
   return program;
 }
 

@@ -19,6 +19,7 @@ import { WriteQueue } from './db/write-queue';
 import { BatchSummary, summarize } from '../../shared/summary';
 import type { AuditEvent, AuditPhoto, AuditReport, Detection, ProviderChoice } from '../../shared/domain';
 import type { Db } from './db';
+import { RetailPass, type PriceTagsOption } from './retail/audit-pass';
 
 /** `off`, `auto` (tiles when the photo's short side is at least twice the model input), or tiles across the short side (≥ 2). */
 export type TilesOption = 'off' | 'auto' | number;
@@ -40,6 +41,8 @@ export interface AuditOptions {
   metadata?: Record<string, string>;
   /** Labels expected in every photo: enables outOfStock and complianceScore. */
   expectedLabels?: string[];
+  /** Price tags by OCR (retail/): `auto` = when tiled. Retail attributes (rows, facings) are always computed. */
+  priceTags?: PriceTagsOption;
   /** Photos read and decoded ahead of the model (bounded: at most this many in flight). Default: cores + 1. */
   prefetch?: number;
   /** ONNX Runtime intra-op threads. Default: the number of cores. */
@@ -154,6 +157,7 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport & { timi
     },
   });
 
+  const retail = new RetailPass(opts.db, { location: opts.location, priceTags: opts.priceTags ?? 'auto', tiled: tilesOption !== 'off' });
   const worker = new InferenceWorker({
     modelPath: model.path,
     format: model.format,
@@ -163,7 +167,8 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport & { timi
   });
   let closed = false;
   try {
-    const ready = await worker.ready();
+    const [ready, ocrNote] = await Promise.all([worker.ready(), retail.ready()]);
+    if (ocrNote) opts.modelLog?.(ocrNote);
     emit({
       type: 'model',
       model: model.name,
@@ -179,6 +184,7 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport & { timi
       inputSize: [ready.inputWidth, ready.inputHeight],
       tiles: tilesOption,
       expected: opts.expectedLabels ?? null,
+      ...(retail.ocr ? { priceTags: true } : {}),
     };
     const jobOptionsJson = JSON.stringify(jobOptions);
     const job = { model: model.name, modelSha256: model.sha256, provider: ready.provider, options: jobOptions };
@@ -243,6 +249,8 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport & { timi
         time('decode', performance.now() - t0);
         writes.push(() => store.startJob(jobId, obs.id, job, info));
         started = true;
+        const tagsRead = retail.readTags(photo.buffer);
+        tagsRead.catch(() => {}); // awaited below, after the detector
         const results = await Promise.all(
           tensors.map((t) => worker.infer({ tensor: t.data, letterbox: t.letterbox, confThreshold: conf, iouThreshold, maxDetections })),
         );
@@ -255,11 +263,15 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport & { timi
           'postprocess',
           results.reduce((a, r) => a + r.postMs, 0),
         );
-        const detections = toDetections(results);
-        const summary = summarize(detections, opts.expectedLabels);
+        const tags = await tagsRead;
+        const found = toDetections(results);
+        const { detections, summary } = retail.apply(found, info, tags, summarize(found, opts.expectedLabels));
         // if the database refuses this result (a constraint), only this photo fails
         writes.push(
-          () => store.completeJob(jobId, obs.id, detections, summary),
+          () => {
+            store.completeJob(jobId, obs.id, detections, summary);
+            retail.saveTags(jobId, tags);
+          },
           (err) => store.failJob(jobId, obs.id, `could not save the result: ${err.message}`, job),
         );
         return { ...base, status: 'completed', width: info.width, height: info.height, detections, summary };
@@ -321,6 +333,7 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport & { timi
         const cached = store.completedResult(obs.id, model.name, model.sha256, jobOptionsJson);
         if (cached) {
           store.release(obs.id);
+          retail.pool(cached.detections);
           return {
             ...base,
             observationId: obs.id,
@@ -428,7 +441,7 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport & { timi
     photos.sort((a, b) => (order.get(a.path) ?? 0) - (order.get(b.path) ?? 0));
     const report: AuditReport & { timings?: AuditTimings } = {
       photos,
-      summary: batch.result(),
+      summary: retail.batch(batch.result()),
       model: model.name,
       provider: ready.provider,
       providerFallback: ready.fallback,
@@ -442,13 +455,13 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport & { timi
         processingMs: Math.round(processingMs),
       };
     }
-    await worker.close();
+    await Promise.all([worker.close(), retail.close()]);
     closed = true;
     emit({ type: 'done', report });
     return report;
   } finally {
     clearInterval(beat);
-    if (!closed) await worker.close().catch(() => {});
+    if (!closed) await Promise.all([worker.close().catch(() => {}), retail.close().catch(() => {})]);
     try {
       store.endRun(); // after the last write: its claims go with it
     } catch {

@@ -10,6 +10,7 @@ import { ConflictError, InvalidRequestError, NotFoundError } from './errors';
 import { Outbox } from './db/outbox';
 import { QUEUE_ORDER, queueKeysSql, queueWhere } from './db/queries';
 import { summarize } from '../../shared/summary';
+import { RetailStore } from './retail/store';
 import type { Params, QueueFilter, QueueItem, QueueSort, Result, ReviewDetection } from '../../shared/rpc';
 import type { ObservationStatus } from '../../shared/domain';
 import { conditionOf } from '../../shared/condition';
@@ -106,12 +107,14 @@ export class ReviewService {
   private readonly memo = new Map<string, { stamp: string; value: unknown }>();
   private readonly orders = new Map<string, { stamp: string; value: unknown }>();
   private readonly outbox: Outbox;
+  readonly retail: RetailStore;
 
   constructor(
     private readonly db: Db,
     private readonly opts: ReviewServiceOptions,
   ) {
     this.outbox = new Outbox(db);
+    this.retail = new RetailStore(db);
     this.s = {
       version: db.prepare<[], { c: number }>('SELECT total_changes() AS c'),
       item: db.prepare<[string], QueueRow>(
@@ -249,7 +252,11 @@ export class ReviewService {
     const row = this.s.item.get(p.observationId);
     if (!row) throw new NotFoundError(`no photo ${p.observationId}`);
     const detections = this.s.detections.all(p.observationId).map(toDetection);
-    return { item: toItem(row), detections, ...this.summaryOf(detections) };
+    const result = { item: toItem(row), detections, ...this.summaryOf(detections) };
+    // retail: against the location's planogram (expected SKUs), when it has one
+    const c = this.retail.photoCompliance(p.observationId);
+    if (c) result.summary = { ...result.summary, outOfStock: c.outOfStock, complianceScore: c.score };
+    return result;
   }
 
   private summaryOf(detections: { objectName: string }[]) {
@@ -273,23 +280,48 @@ export class ReviewService {
        WHERE d.deleted = 0 GROUP BY d.object_name ORDER BY 2 DESC, 1`,
     ).all(w.params);
     const total = labelCounts.reduce((a, r) => a + r.n, 0);
+    // retail: per location with a planogram (its photos pooled); the batch score is the mean of the locations'
+    const locs = this.computeCompliance(filter).locations;
+    const mean = locs.length ? Math.round((locs.reduce((a, l) => a + l.score, 0) / locs.length) * 10000) / 10000 : null;
     return {
       photos,
-      summary: { totalProducts: total, uniqueSKUs: labelCounts.length, outOfStock: null, complianceScore: null },
+      summary: {
+        totalProducts: total,
+        uniqueSKUs: labelCounts.length,
+        outOfStock: locs.length ? [...new Set(locs.flatMap((l) => l.outOfStock))] : null,
+        complianceScore: mean,
+      },
       labelCounts,
     };
+  }
+
+  compliance(p: { filter: QueueFilter }): Result<'compliance'> {
+    return this.cached(`compliance:${JSON.stringify(p.filter)}`, () => this.computeCompliance(p.filter));
+  }
+
+  private computeCompliance(filter: QueueFilter): Result<'compliance'> {
+    const w = queueWhere(filter);
+    const photos = this.prepared<{ current_job_id: string | null; location_id: string | null; location: string | null }>(
+      `SELECT o.current_job_id, o.location_id, l.name AS location
+       FROM observations o LEFT JOIN locations l ON l.id = o.location_id ${w.sql}`,
+    ).all(w.params);
+    return { locations: this.retail.locationsCompliance(photos) };
   }
 
   catalog(p: { query: string; limit: number }): Result<'catalog'> {
     const uses = new Map(this.s.labelUses.all().map((r) => [r.name, r.n]));
     const entries = new Map<string, Result<'catalog'>[number]>();
     for (const label of this.opts.modelLabels ?? []) entries.set(label, { label, source: 'model', sku: null, uses: uses.get(label) ?? 0 });
+    // the whole catalog, searched in SQLite (name, SKU, brand, category, model label), not only the labels in use
+    for (const r of this.retail.catalog.list(p.query, 1000))
+      entries.set(r.name, { label: r.name, source: 'catalog', sku: r.sku, brand: r.brand, uses: uses.get(r.name) ?? 0 });
     for (const r of this.s.catalogRows.all())
-      entries.set(r.name, { label: r.name, source: 'catalog', sku: r.sku, uses: uses.get(r.name) ?? 0 });
+      if (!r.sku) entries.set(r.name, { label: r.name, source: 'catalog', sku: null, uses: uses.get(r.name) ?? 0 });
+    const skus = new Set([...entries.values()].filter((e) => e.sku !== null).map((e) => e.label));
     for (const [name, n] of uses) if (!entries.has(name)) entries.set(name, { label: name, source: 'model', sku: null, uses: n });
     const q = p.query.trim().toLowerCase();
     return [...entries.values()]
-      .filter((e) => !q || e.label.toLowerCase().includes(q) || (e.sku ?? '').toLowerCase().includes(q))
+      .filter((e) => !q || skus.has(e.label) || e.label.toLowerCase().includes(q) || (e.sku ?? '').toLowerCase().includes(q))
       .sort((a, b) => b.uses - a.uses || a.label.localeCompare(b.label))
       .slice(0, p.limit);
   }
@@ -320,6 +352,8 @@ export class ReviewService {
       if (done) return replay(done);
       const t = now();
       const e = run();
+      // boxes changed: rows, facings and price tags of the photo follow, in this transaction
+      if (e.detectionId !== null) this.retail.refresh(e.observationId);
       const json = (v: unknown) => (v === null ? null : JSON.stringify(v));
       const det = e.detectionId;
       const info = this.s.correction.run(

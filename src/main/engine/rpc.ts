@@ -49,6 +49,11 @@ export function handlersFor(host: EngineHost): Handlers {
       host.sync.nudge();
       return { ok: true as const };
     },
+    catalogList: (p) => r.retail.catalog.list(p.query, p.limit),
+    planogramLocations: () => r.retail.catalog.planogramLocations(),
+    planogram: (p) => r.retail.catalog.planogram(p.location),
+    setPlanogram: (p) => r.retail.catalog.setPlanogram(p.location, p.rows),
+    compliance: (p) => r.compliance(p),
     ...buildingHandlers(host),
     ...exportHandlers(host),
   };

@@ -13,15 +13,24 @@ import { reviewMethods } from './review';
 import { syncMethods, type SyncStatus } from './sync';
 import { buildingMethods } from './buildings';
 import { exportMethods, type ExportInfo } from './export';
+import { retailMethods } from './retail';
 
 export * from './review';
 export * from './imports';
 export * from './sync';
 export * from './buildings';
 export * from './export';
+export * from './retail';
 
 /** The methods: params and result schemas. Queries read; commands write. */
-export const methods = { ...reviewMethods, ...importMethods, ...syncMethods, ...buildingMethods, ...exportMethods } as const;
+export const methods = {
+  ...reviewMethods,
+  ...importMethods,
+  ...syncMethods,
+  ...buildingMethods,
+  ...exportMethods,
+  ...retailMethods,
+} as const;
 
 export type Methods = typeof methods;
 export type MethodName = keyof Methods;

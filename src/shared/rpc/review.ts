@@ -82,6 +82,7 @@ export const CatalogEntrySchema = z.object({
   label: z.string(),
   source: z.enum(['model', 'catalog']),
   sku: z.string().nullable(),
+  brand: z.string().nullable().optional(),
   /** How often the auditor's photos use it (current detections): the 1–9 keys take the top ones. */
   uses: z.number().int(),
 });

@@ -17,7 +17,7 @@ export function defaultWorkerEntry(): URL {
 }
 
 /** A .ts entry gets tsx's loader registered inside the worker first (CLI and tests run from source). */
-function startWorker(entry: URL | string): Worker {
+export function startWorker(entry: URL | string): Worker {
   const url = typeof entry === 'string' ? new URL(`file://${entry}`) : entry;
   if (!url.pathname.endsWith('.ts')) return new Worker(url);
   const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href.replace(/\.cjs$/, '.mjs');

@@ -5,20 +5,29 @@ import { errorMessage, useApi, useChangedEvents } from '../api';
 import { describeFilter, pct, type QueueQuery } from '../queue';
 import { LabelCountRows } from '../components/LabelCountRows';
 import { ExportButton } from '../components/ExportPanel';
+import { CompliancePanel } from './CompliancePanel';
 
 export function SummaryScreen({ query }: { query: QueueQuery }) {
   const api = useApi();
-  const [data, setData] = useState<{ batch: Result<'batchSummary'>; counts: Result<'queueCounts'> } | null>(null);
+  const [data, setData] = useState<{
+    batch: Result<'batchSummary'>;
+    counts: Result<'queueCounts'>;
+    compliance: Result<'compliance'>;
+  } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [tick, setTick] = useState(0);
   useChangedEvents(() => setTick((t) => t + 1), 1000);
 
   useEffect(() => {
     let live = true;
-    Promise.all([api.call('batchSummary', { filter: query.filter }), api.call('queueCounts', { filter: query.filter })])
-      .then(([batch, counts]) => {
+    Promise.all([
+      api.call('batchSummary', { filter: query.filter }),
+      api.call('queueCounts', { filter: query.filter }),
+      api.call('compliance', { filter: query.filter }),
+    ])
+      .then(([batch, counts, compliance]) => {
         if (!live) return;
-        setData({ batch, counts });
+        setData({ batch, counts, compliance });
         setError(null);
       })
       .catch((err: unknown) => live && setError(errorMessage(err)));
@@ -47,7 +56,7 @@ export function SummaryScreen({ query }: { query: QueueQuery }) {
         <Stat n={batch.photos} label="photos" testId="batch-photos" />
         <Stat n={s.totalProducts} label="products" testId="batch-total" />
         <Stat n={s.uniqueSKUs} label="unique SKUs" testId="batch-unique" />
-        <Stat n={s.complianceScore === null ? '—' : pct(s.complianceScore)} label="compliance" />
+        <Stat n={s.complianceScore === null ? '—' : s.complianceScore.toFixed(2)} label="compliance" testId="batch-compliance" />
         <Stat n={counts.byReview.reviewed} label="reviewed" />
         <Stat n={counts.byReview.flagged} label="flagged" />
         <Stat n={counts.byReview.unreviewed} label="to review" />
@@ -56,7 +65,7 @@ export function SummaryScreen({ query }: { query: QueueQuery }) {
       <div className="progress wide" title={`${pct(reviewedShare)} reviewed or flagged`}>
         <span style={{ width: `${reviewedShare * 100}%` }} />
       </div>
-      <p className="oos">
+      <p className="oos" data-testid="batch-oos">
         <span className="muted">Out of stock: </span>
         {s.outOfStock === null ? (
           <span className="muted">no expected list for this batch</span>
@@ -66,6 +75,8 @@ export function SummaryScreen({ query }: { query: QueueQuery }) {
           'none'
         )}
       </p>
+      <h3>Compliance</h3>
+      <CompliancePanel locations={data.compliance.locations} />
       <table className="counts wide" data-testid="batch-label-counts">
         <thead>
           <tr>

@@ -5,6 +5,7 @@ import * as m003 from './003_outbox_failed';
 import * as m004 from './004_review_trust';
 import * as m005 from './005_runs';
 import * as m006 from './006_sync';
+import * as m008 from './008_retail';
 import * as m009 from './009_buildings_export';
 
 export interface Migration {
@@ -21,5 +22,6 @@ export const migrations: Migration[] = [
   { version: 4, name: '004_review_trust', up: m004.up },
   { version: 5, name: '005_runs', up: m005.up },
   { version: 6, name: '006_sync', up: m006.up },
+  { version: 8, name: '008_retail', up: m008.up },
   { version: 9, name: '009_buildings_export', up: m009.up },
 ];
