@@ -47,6 +47,8 @@ export interface SyncOptions {
   client?: KliqClient;
   /** Per-request timeout. Default 30 s. */
   timeoutMs?: number;
+  /** Told when the client obtains new tokens (a rotated refresh token must be kept). */
+  onTokens?: KliqClientOptions['onTokens'];
 }
 
 export type SyncState = 'idle' | 'sending' | 'offline' | 'error' | 'auth';
@@ -92,6 +94,7 @@ export class SyncEngine {
         ...o.credentials,
         baseUrl: o.target.baseUrl,
         timeoutMs: o.timeoutMs ?? 30_000,
+        onTokens: o.onTokens,
         // the engine owns retries (per item, persisted, with backoff): the client raises at once, except 429s
         retryDelaysMs: [],
       });

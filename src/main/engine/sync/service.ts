@@ -10,13 +10,17 @@ import { Outbox } from '../db/outbox';
 import { NotFoundError } from '../errors';
 import type { EngineService } from '../service';
 import type { SyncConflict, SyncFailedItem, SyncStatus } from '../../../shared/rpc/sync';
-import { SyncEngine, type SyncCredentials } from './engine';
+import { SyncEngine, type SyncCredentials, type SyncOptions } from './engine';
 import { SyncStore, type SyncTarget } from './store';
 
 export interface SyncConfig {
   target: SyncTarget;
   credentials: SyncCredentials;
+  onTokens?: SyncOptions['onTokens'];
 }
+
+/** Where the config comes from: fixed (serve --api), or the settings (the desktop app), read at start and on reconfigure(). */
+export type SyncConfigSource = SyncConfig | null | (() => Promise<{ ok: true; config: SyncConfig } | { ok: false; reason: string }>);
 
 export class SyncService implements EngineService {
   private readonly store: SyncStore;
@@ -27,22 +31,52 @@ export class SyncService implements EngineService {
   private last = '';
   private timer: NodeJS.Timeout | null = null;
   private fatal: string | null = null;
+  private config: SyncConfig | null = null;
+  /** Why there is no config (sync off, no credential…), for the badge. */
+  private offReason: string | null = null;
+  private generation = 0;
 
   constructor(
     private readonly db: Db,
-    private readonly config: SyncConfig | null,
+    private readonly source: SyncConfigSource,
     private readonly onStatus: (s: SyncStatus) => void,
   ) {
     this.store = new SyncStore(db);
     this.outbox = new Outbox(db);
+    if (source && typeof source !== 'function') this.config = source;
   }
 
   start(): void {
-    if (!this.config) return;
-    this.launch();
+    void this.reconfigure();
     // the badge follows the outbox even when nothing else happens (another process syncing, items coming due)
     this.timer = setInterval(() => this.publish(), 2000);
     this.timer.unref();
+  }
+
+  /** (Re)reads the config (the settings changed) and restarts the background sync with it. */
+  async reconfigure(): Promise<void> {
+    const gen = ++this.generation;
+    if (typeof this.source === 'function') {
+      const r = await this.source().catch((err: unknown) => ({
+        ok: false as const,
+        reason: err instanceof Error ? err.message : String(err),
+      }));
+      if (gen !== this.generation || this.stopped) return;
+      this.config = r.ok ? r.config : null;
+      this.offReason = r.ok ? null : r.reason;
+    }
+    const old = this.engine;
+    const oldRun = this.running;
+    this.engine = null;
+    this.running = null;
+    this.fatal = null;
+    if (old) {
+      old.stop();
+      await oldRun;
+    }
+    if (gen !== this.generation) return;
+    this.launch();
+    this.publish();
   }
 
   private launch(): void {
@@ -76,7 +110,7 @@ export class SyncService implements EngineService {
       conflicts: this.store.conflicts().length,
       lastSyncAt: this.store.lastSyncAt(),
     };
-    if (!this.config) return { ...base, state: 'off', lastError: null };
+    if (!this.config) return { ...base, state: 'off', lastError: this.offReason };
     if (this.fatal) return { ...base, state: this.fatal.includes('401') ? 'auth' : 'error', lastError: this.fatal };
     const snap = this.engine?.snapshot();
     return { ...base, state: snap?.state ?? 'idle', lastError: snap?.lastError ?? null };
