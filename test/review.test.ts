@@ -273,7 +273,7 @@ describe('migration 002 on a database made by 001', () => {
     d1.close();
 
     const d2 = openDb(file);
-    expect(d2.pragma('user_version', { simple: true })).toBe(migrations.length);
+    expect(d2.pragma('user_version', { simple: true })).toBe(migrations[migrations.length - 1].version);
     const row = d2
       .prepare('SELECT current_job_id, model, detection_count, top_confidence, review_status FROM observations')
       .get() as Record<string, unknown>;

@@ -1,5 +1,5 @@
 /**
- * `kliq-audit`: the engine's headless host. Commands: audit, stats, models.
+ * `kliq-audit`: the engine's headless host. Commands: audit, watch, folders (./folders-cli.ts), stats, models, serve.
  * stdout carries results (the --json document); everything for people goes to stderr.
  * Exit status: 0 all photos completed; 1 finished with failed photos; 2 usage/configuration error;
  * 130 cancelled with Ctrl+C (completed work is kept; the next run resumes).
@@ -19,7 +19,8 @@ import path from 'node:path';
 import { EngineHost } from './engine/host';
 import { projectRoot } from './engine/paths';
 import { serve } from './serve';
-import { FolderWatcher } from './engine/watcher';
+import { addFolderCommands, keptSettingsFor } from './folders-cli';
+import { FolderStore } from './engine/db/folders';
 
 export const EXIT = { ok: 0, photosFailed: 1, usage: 2, cancelled: 130 } as const;
 
@@ -137,7 +138,7 @@ function progressRenderer(json: boolean) {
   };
 }
 
-async function auditCommand(paths: string[], o: AuditCliOptions): Promise<number> {
+async function auditCommand(paths: string[], o: AuditCliOptions, given = { location: false, visit: false, tiles: false }): Promise<number> {
   for (const p of paths) if (!fs.existsSync(p)) throw new PathNotFoundError(`${p}: no such file or folder`);
   const db = openDb(o.db);
   const controller = new AbortController();
@@ -158,9 +159,13 @@ async function auditCommand(paths: string[], o: AuditCliOptions): Promise<number
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
   try {
+    // a re-import of kept import folders uses their settings where no option gives them
+    const kept = keptSettingsFor(new FolderStore(db), paths, given);
+    const keptText = Object.entries(kept).filter(([, v]) => v !== undefined);
+    if (keptText.length) err(`using the import folder's kept settings: ${keptText.map(([k, v]) => `${k} ${v}`).join(', ')}`);
     const metadata: Record<string, string> = { ...o.meta };
     if (o.aisle) metadata.aisle = o.aisle;
-    if (o.visit) metadata.visit_id = o.visit;
+    if (o.visit ?? kept.visit) metadata.visit_id = (o.visit ?? kept.visit)!;
     if (o.capturedBy) metadata.captured_by = o.capturedBy;
     const report = await runAudit({
       paths,
@@ -170,8 +175,8 @@ async function auditCommand(paths: string[], o: AuditCliOptions): Promise<number
       confThreshold: o.conf,
       iouThreshold: o.iou,
       maxDetections: o.maxDet,
-      tiles: o.tiles,
-      location: o.location,
+      tiles: kept.tiles ?? o.tiles,
+      location: o.location ?? kept.location,
       metadata,
       expectedLabels: o.expect
         ? o.expect
@@ -246,58 +251,6 @@ async function modelsCommand(names: string[], o: { list: boolean }): Promise<num
   return EXIT.ok;
 }
 
-async function watchCommand(
-  folders: string[],
-  o: { db: string; model?: string; provider: ProviderChoice; tiles: TilesOption; location?: string },
-) {
-  for (const f of folders) {
-    if (!fs.existsSync(f) || !fs.statSync(f).isDirectory()) throw new PathNotFoundError(`${f}: no such folder`);
-  }
-  const db = openDb(o.db);
-  const store = new AuditStore(db);
-  for (const f of folders) store.rememberFolder(path.resolve(f), o.location ?? null, true);
-  const render = progressRenderer(false);
-  const watcher = new FolderWatcher(
-    db,
-    folders.map((f) => ({ path: f, location: o.location, tiles: o.tiles })),
-    {
-      provider: o.provider,
-      model: o.model,
-      onEvent: (e) => {
-        switch (e.type) {
-          case 'watching':
-            if (e.note) err(`note: ${e.note}`);
-            err(`watching ${e.folders.join(', ')}${e.polling ? ' (polling)' : ''}: photos copied in are audited; Ctrl+C to stop`);
-            break;
-          case 'batch':
-            err(`${e.files} new or changed photo${e.files === 1 ? '' : 's'} in ${e.folder}`);
-            break;
-          case 'audit':
-            render(e.event);
-            break;
-          case 'removed':
-            err(`removed: ${e.path} (its observation and results are kept)`);
-            break;
-          case 'error':
-            err(`error: ${e.message} (still watching)`);
-            break;
-          case 'batch-done':
-            break; // the audit's own "done …" line is the line of the batch
-        }
-      },
-    },
-  );
-  watcher.start();
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
-  err('stopping: finishing the photos in flight');
-  await watcher.stop(10_000);
-  db.close();
-  return EXIT.ok;
-}
-
 interface ServeCliOptions {
   db: string;
   port: number;
@@ -355,20 +308,12 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--threads <n>', 'ONNX Runtime intra-op threads (default: cores)', parsePositiveInt)
     .option('--decode-threads <n>', 'libvips threads per photo decode (default: 1)', parsePositiveInt)
     .option('--json', 'print one JSON document on stdout (diagnostics stay on stderr)', false)
-    .action(async (paths: string[], o: AuditCliOptions) => setExit(await auditCommand(paths, o)));
+    .action(async (paths: string[], o: AuditCliOptions, cmd: Command) => {
+      const given = (name: string) => cmd.getOptionValueSource(name) === 'cli';
+      setExit(await auditCommand(paths, o, { location: given('location'), visit: given('visit'), tiles: given('tiles') }));
+    });
 
-  program
-    .command('watch')
-    .description('watch folders: audit what is there, then every photo copied in, until Ctrl+C')
-    .argument('<folder...>', 'folders to watch (recursively)')
-    .option('--db <file>', 'SQLite database', defaultDbPath())
-    .option('--model <name|file>', 'model name from models/manifest.json, or an .onnx file')
-    .addOption(new Option('--provider <name>', 'execution provider').choices(PROVIDER_CHOICES).default(AUDIT_DEFAULTS.provider))
-    .option('--tiles <off|auto|n>', 'tiled inference (see audit --tiles)', parseTiles, AUDIT_DEFAULTS.tiles)
-    .option('--location <name>', 'location of the photos of these folders (created when new)')
-    .action(async (folders: string[], o: { db: string; model?: string; provider: ProviderChoice; tiles: TilesOption; location?: string }) =>
-      setExit(await watchCommand(folders, o)),
-    );
+  addFolderCommands(program, setExit, () => progressRenderer(false));
 
   program
     .command('stats')

@@ -8,6 +8,7 @@ import os from 'node:os';
 import { immediate, openDb, type Db } from './db';
 import { ReviewService } from './review';
 import { ImportManager } from './imports';
+import { WatchService, type WatchServiceOptions } from './watch-service';
 import { loadManifest } from './models/manifest';
 import { PhotoFiles, type PhotoPixels, type PhotoRefused } from './photo-file';
 import type { EngineService } from './service';
@@ -21,11 +22,14 @@ export interface HostOptions {
   modelLabels?: string[];
   /** Execution provider for imports started from the UI. */
   provider?: ProviderChoice;
+  /** The watched import folders (timings; tests shorten them). */
+  watch?: Omit<WatchServiceOptions, 'provider'>;
 }
 
 export class EngineHost {
   readonly review: ReviewService;
   readonly imports: ImportManager;
+  readonly watch: WatchService;
   private readonly services: EngineService[];
   private readonly listeners = new Set<(e: EngineEvent) => void>();
   private readonly photos: PhotoFiles;
@@ -39,7 +43,7 @@ export class EngineHost {
       const labels = opts.modelLabels ?? manifest.models.find((m) => m.name === manifest.default)?.labels ?? [];
       return new EngineHost(
         db,
-        { user: opts.user ?? os.userInfo().username, provider: opts.provider, modelLabels: labels },
+        { user: opts.user ?? os.userInfo().username, provider: opts.provider, modelLabels: labels, watch: opts.watch },
         { ownsDb: true },
       );
     } catch (err) {
@@ -62,7 +66,8 @@ export class EngineHost {
       onChanged: (ids) => emit({ type: 'changed', observationIds: ids }),
     });
     this.imports = new ImportManager(db, emit, { provider: opts.provider });
-    this.services = [this.imports];
+    this.watch = new WatchService(db, emit, { ...opts.watch, provider: opts.provider });
+    this.services = [this.imports, this.watch];
     this.photos = new PhotoFiles(db);
   }
 

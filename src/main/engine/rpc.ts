@@ -28,7 +28,11 @@ export function handlersFor(host: EngineHost): Handlers {
     startImport: (p) => i.startImport(p),
     cancelImport: (p) => i.cancel(p.importId),
     imports: () => i.list(),
-    importFolders: () => i.folders(),
+    importFolders: () => host.watch.list(),
+    addImportFolder: (p) => host.watch.add(p),
+    removeImportFolder: (p) => host.watch.remove(p.path),
+    pauseImportFolder: (p) => host.watch.setPaused(p.path, true),
+    resumeImportFolder: (p) => host.watch.setPaused(p.path, false),
   };
 }
 

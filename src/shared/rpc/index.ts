@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import type { AuditEvent } from '../domain';
 import type { ErrorCode } from '../errors';
-import { importMethods, type ImportInfo } from './imports';
+import { importMethods, type ImportInfo, type WatchStatus } from './imports';
 import { reviewMethods } from './review';
 
 export * from './review';
@@ -29,7 +29,12 @@ export type Result<K extends MethodName> = z.infer<Methods[K]['result']>;
 export type EngineEvent =
   | { type: 'import'; importId: string; event: AuditEvent }
   | { type: 'import-state'; info: ImportInfo }
-  | { type: 'changed'; observationIds: string[] };
+  | { type: 'changed'; observationIds: string[] }
+  /** A watched folder's state, queue or last photo changed; and the photos its batches audit. */
+  | { type: 'watch-state'; status: WatchStatus }
+  | { type: 'watch'; folder: string; event: AuditEvent }
+  /** The kept import folders changed (added, removed, paused, resumed, here or by another process): list them again. */
+  | { type: 'import-folders' };
 
 /** Wire format of the WebSocket transport (Electron IPC carries the same payloads). */
 export const RequestSchema = z.object({ id: z.number().int(), method: z.string(), params: z.unknown() });

@@ -4,6 +4,7 @@ import * as m002 from './002_review';
 import * as m003 from './003_outbox_failed';
 import * as m004 from './004_review_trust';
 import * as m005 from './005_runs';
+import * as m007 from './007_import_folders';
 
 export interface Migration {
   version: number;
@@ -18,4 +19,5 @@ export const migrations: Migration[] = [
   { version: 3, name: '003_outbox_failed', up: m003.up },
   { version: 4, name: '004_review_trust', up: m004.up },
   { version: 5, name: '005_runs', up: m005.up },
+  { version: 7, name: '007_import_folders', up: m007.up },
 ];
