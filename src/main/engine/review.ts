@@ -29,6 +29,7 @@ interface QueueRow {
   width: number | null;
   height: number | null;
   error: string | null;
+  source_state: QueueItem['sourceState'];
 }
 interface DetRow {
   id: number;
@@ -47,7 +48,7 @@ interface DetRow {
 }
 
 const QUEUE_COLUMNS = `o.id, o.source_path, o.status, o.review_status, o.flag_reason, l.name AS location, o.visit_id, o.model,
-  o.detection_count, o.top_confidence, o.width, o.height, o.error`;
+  o.detection_count, o.top_confidence, o.width, o.height, o.error, o.source_state`;
 
 function toItem(r: QueueRow): QueueItem {
   return {
@@ -65,6 +66,7 @@ function toItem(r: QueueRow): QueueItem {
     width: r.width,
     height: r.height,
     error: r.error,
+    sourceState: r.source_state,
   };
 }
 

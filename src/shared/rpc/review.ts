@@ -44,6 +44,8 @@ export const QueueItemSchema = z.object({
   width: z.number().int().nullable(),
   height: z.number().int().nullable(),
   error: z.string().nullable(),
+  /** The photo file: 'present', 'deleted' (results kept), or 'changed' (other content at its path now: another observation). */
+  sourceState: z.enum(['present', 'deleted', 'changed']),
 });
 export type QueueItem = z.infer<typeof QueueItemSchema>;
 

@@ -165,7 +165,10 @@ function Row({
       title={item.sourcePath}
     >
       <span className="c-index">{index + 1}</span>
-      <span className="c-file">{item.fileName}</span>
+      <span className="c-file">
+        {item.fileName}
+        {item.sourceState !== 'present' && <SourceBadge state={item.sourceState} />}
+      </span>
       <span className="c-conf">
         <span className="conf-bar">
           <span style={{ width: `${(conf ?? 0) * 100}%` }} />
@@ -183,5 +186,22 @@ function Row({
       <span className="c-visit">{item.visit ?? '—'}</span>
       <span className="c-model">{item.model ?? '—'}</span>
     </div>
+  );
+}
+
+/** The photo file was deleted (results kept) or replaced by other content (another observation now). */
+export function SourceBadge({ state }: { state: 'deleted' | 'changed' }) {
+  return (
+    <span
+      className="badge source-gone"
+      data-testid="source-state"
+      title={
+        state === 'deleted'
+          ? 'The photo file was deleted; its results are kept'
+          : 'The file at this path now holds another photo (audited as another observation); these results are kept'
+      }
+    >
+      {state === 'deleted' ? 'file deleted' : 'file changed'}
+    </span>
   );
 }
