@@ -14,10 +14,9 @@ import { defaultDbPath } from './engine/paths';
 import { ensureModelFile, loadManifest } from './engine/models/manifest';
 import { ConfigError, PathNotFoundError } from './engine/errors';
 import { PROVIDER_CHOICES, type AuditEvent, type ProviderChoice } from '../shared/domain';
-import os from 'node:os';
 import path from 'node:path';
 import { EngineHost } from './engine/host';
-import { projectRoot } from './engine/paths';
+import { currentUser, projectRoot } from './engine/paths';
 import { serve } from './serve';
 import { addFolderCommands, keptSettingsFor } from './folders-cli';
 import { FolderStore } from './engine/db/folders';
@@ -336,7 +335,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
       },
       0,
     )
-    .option('--user <name>', 'who the corrections are recorded as', os.userInfo().username)
+    .option('--user <name>', 'who the corrections are recorded as', currentUser())
     .addOption(new Option('--provider <name>', 'execution provider for imports').choices(PROVIDER_CHOICES).default(AUDIT_DEFAULTS.provider))
     .option('--new-token', 'replace the token kept in the database (pages opened with the old URL stop working)', false)
     .action(async (o: ServeCliOptions) => setExit(await serveCommand(o)));

@@ -127,6 +127,8 @@ async function watchCommand(folders: string[], o: WatchCliOptions, render: (e: A
   err('stopping: finishing the photos in flight');
   await watcher.stop(10_000);
   db.close();
+  // everything is written and closed: a file watch handle chokidar failed to close must not keep the process alive
+  setTimeout(() => process.exit(), 2000).unref();
   return 0;
 }
 

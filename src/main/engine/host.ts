@@ -4,12 +4,12 @@
  * their life: open → start → close. A new long-lived service (the watcher, sync) is added here, once.
  */
 import crypto from 'node:crypto';
-import os from 'node:os';
 import { immediate, openDb, type Db } from './db';
 import { ReviewService } from './review';
 import { ImportManager } from './imports';
 import { WatchService, type WatchServiceOptions } from './watch-service';
 import { loadManifest } from './models/manifest';
+import { currentUser } from './paths';
 import { PhotoFiles, type PhotoPixels, type PhotoRefused } from './photo-file';
 import type { EngineService } from './service';
 import type { EngineEvent } from '../../shared/rpc';
@@ -43,7 +43,7 @@ export class EngineHost {
       const labels = opts.modelLabels ?? manifest.models.find((m) => m.name === manifest.default)?.labels ?? [];
       return new EngineHost(
         db,
-        { user: opts.user ?? os.userInfo().username, provider: opts.provider, modelLabels: labels, watch: opts.watch },
+        { user: opts.user ?? currentUser(), provider: opts.provider, modelLabels: labels, watch: opts.watch },
         { ownsDb: true },
       );
     } catch (err) {

@@ -120,6 +120,8 @@ interface Unit {
   lastPhotoAt: string | null;
   timer: NodeJS.Timeout | null;
   recheck: NodeJS.Timeout | null;
+  /** The watched folder's inode: a folder deleted and made again under the same name is another one to watch. */
+  ino: number | null;
   controller: AbortController;
 }
 
@@ -160,6 +162,7 @@ export class FolderWatcher implements EngineService {
       lastPhotoAt: null,
       timer: null,
       recheck: null,
+      ino: null,
       controller: new AbortController(),
     };
     this.units.set(folder.path, u);
@@ -277,6 +280,8 @@ export class FolderWatcher implements EngineService {
       this.unreadable(u, err as Error);
       return;
     }
+    u.ino = st.ino;
+    this.recheck(u);
     const stableMs = this.opts.stableMs ?? 1000;
     const w = chokidar.watch(root, {
       ignoreInitial: false,
@@ -295,7 +300,9 @@ export class FolderWatcher implements EngineService {
     w.on('change', (p) => live() && this.enqueue(u, p));
     w.on('unlink', (p) => live() && this.unlinked(u, p));
     w.on('unlinkDir', (p) => {
-      if (live() && path.resolve(p) === root) void this.rootGone(u);
+      // closed once chokidar is done with the removal: closed from inside this event, chokidar 4.0.3 leaves
+      // an fs.watch handle open (a process that never exits)
+      if (live() && path.resolve(p) === root) setTimeout(() => void this.rootGone(u, w), 100);
     });
     w.on('error', (err) => live() && this.onError(u, err as NodeJS.ErrnoException));
     w.on('ready', () => {
@@ -330,27 +337,34 @@ export class FolderWatcher implements EngineService {
     this.recheck(u);
   }
 
+  /**
+   * Every `recheckMs` while the folder is not paused: a missing or unreadable folder is watched again once
+   * it is back; a watched folder that is gone, or was deleted and made again (another inode: the watch on
+   * the old one sees nothing), is closed and watched again when present (chokidar does not always report
+   * the deletion of the folder it watches).
+   */
   private recheck(u: Unit): void {
     if (u.recheck || this.stopped) return;
     u.recheck = setInterval(() => {
       if (this.stopped || u.paused || this.units.get(u.folder.path) !== u) return;
+      let st: fs.Stats | null = null;
       try {
-        if (!fs.statSync(u.folder.path).isDirectory()) return;
-        fs.readdirSync(u.folder.path);
+        st = fs.statSync(u.folder.path);
+        if (st.isDirectory()) fs.readdirSync(u.folder.path);
       } catch {
-        return;
+        st = null;
       }
-      clearInterval(u.recheck!);
-      u.recheck = null;
-      this.startUnit(u, null);
-    }, this.opts.recheckMs ?? 1000);
-    u.recheck.unref?.();
+      const present = !!st?.isDirectory();
+      if (u.fsw) {
+        if (!present || st!.ino !== u.ino) void this.rootGone(u, u.fsw);
+      } else if (present && (u.state === 'missing' || u.state === 'error')) this.startUnit(u, null);
+    }, this.opts.recheckMs ?? 1000); // not unref'd: a missing folder is still watched for (the process stays)
   }
 
-  private async rootGone(u: Unit): Promise<void> {
-    const w = u.fsw;
+  private async rootGone(u: Unit, w: FSWatcher): Promise<void> {
+    if (u.fsw !== w) return;
     u.fsw = null;
-    await w?.close();
+    await w.close();
     try {
       for (const p of this.store.vanishedUnder(u.folder.path)) this.emit({ type: 'removed', path: p, observationId: null });
     } catch {
