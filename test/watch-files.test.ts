@@ -225,3 +225,36 @@ describe('import folders through the contract', () => {
     ro.close();
   });
 });
+
+describe('quitting while a watched folder is audited', () => {
+  it('the host closes the watcher first: the photos in flight are written, nothing is left processing, then the database closes', async () => {
+    const dir = tmpDir();
+    const folder = path.join(dir, 'in');
+    fs.mkdirSync(folder);
+    const dog = fs.readFileSync(path.join(GENERAL, 'dog.jpg'));
+    for (let i = 0; i < 30; i++) fs.writeFileSync(path.join(folder, `d${i}.jpg`), Buffer.concat([dog, Buffer.from(`copy ${i}`)]));
+    const dbFile = path.join(dir, 'w.db');
+    const { host, rpc } = open(dbFile);
+    host.start();
+    const firstPhoto = new Promise<void>((resolve) =>
+      host.onEvent((e) => {
+        if (e.type === 'watch' && e.event.type === 'photo') resolve();
+      }),
+    );
+    await rpc('addImportFolder', { path: folder });
+    await firstPhoto; // mid-batch: one photo written, others in the model
+    await hosts.splice(0)[0].close({ timeoutMs: 60_000 });
+    expect(host.db.open).toBe(false);
+    const ro = new Database(dbFile, { readonly: true });
+    const byStatus = ro.prepare('SELECT status, count(*) AS n FROM observations GROUP BY status').all() as { status: string; n: number }[];
+    expect(byStatus.find((r) => r.status === 'processing')).toBeUndefined();
+    const done = byStatus.find((r) => r.status === 'completed')?.n ?? 0;
+    expect(done).toBeGreaterThanOrEqual(1);
+    expect(done).toBeLessThan(30); // it stopped mid-batch
+    // every started job ended: completed with its detections, or marked interrupted; none left open
+    expect(ro.prepare(`SELECT count(*) AS n FROM cv_jobs WHERE status IN ('queued', 'processing')`).get()).toEqual({ n: 0 });
+    expect(ro.prepare(`SELECT count(*) AS n FROM cv_jobs WHERE status = 'completed'`).get()).toEqual({ n: done });
+    expect(ro.prepare('SELECT count(*) AS n FROM runs').get()).toEqual({ n: 0 }); // its lease given back
+    ro.close();
+  });
+});
