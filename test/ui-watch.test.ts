@@ -54,7 +54,7 @@ describe.skipIf(!hasChromium && !process.env.CI)('Import screen: watched folders
 
   const row = (page: Page, folder: string) => page.locator(`[data-testid=import-folder][data-path="${folder}"]`);
 
-  it('watch a folder with its settings; live state, queue and last photo; pause, resume, deleted photo, missing folder, remove', async () => {
+  it('watch a folder with its settings; live state, queue, last photo; pause, resume, deleted photo, missing folder, remove', async () => {
     const dir = tmpDir('kliq-ui-watch-');
     const dbFile = path.join(dir, 'w.db');
     const folder = path.join(dir, 'phone-sync');

@@ -73,7 +73,7 @@ async function until(what: string, fn: () => boolean, ms: number): Promise<void>
 }
 
 describe('watched folder, crashes and a second process', () => {
-  it('SIGKILL 25 times at random points while 300 photos are copied in (cp + mv, and slow writes): each ends one completed observation with its detections written once', async () => {
+  it('25 SIGKILLs at random points while 300 photos are copied in (cp + mv, slow writes): each one completed observation', async () => {
     const dir = tmpDir();
     const folder = path.join(dir, 'in');
     const staging = path.join(dir, 'staging');

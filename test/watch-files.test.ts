@@ -227,7 +227,7 @@ describe('import folders through the contract', () => {
 });
 
 describe('quitting while a watched folder is audited', () => {
-  it('the host closes the watcher first: the photos in flight are written, nothing is left processing, then the database closes', async () => {
+  it('the host stops the watcher before closing the database: the photos in flight are written, none left processing', async () => {
     const dir = tmpDir();
     const folder = path.join(dir, 'in');
     fs.mkdirSync(folder);
