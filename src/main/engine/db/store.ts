@@ -447,21 +447,6 @@ export class AuditStore {
     return gone;
   }
 
-  /** Keeps an import folder (for re-import and watching) with its location. */
-  rememberFolder(folder: string, location: string | null, watch: boolean): void {
-    immediate(this.db, () => {
-      const t = now();
-      const locationId = location ? this.locationId(location) : null;
-      this.db
-        .prepare(
-          `INSERT INTO import_folders (path, location_id, watch, added_at, last_import_at) VALUES (?, ?, ?, ?, ?)
-           ON CONFLICT(path) DO UPDATE SET last_import_at = excluded.last_import_at, watch = max(watch, excluded.watch),
-             location_id = coalesce(excluded.location_id, location_id)`,
-        )
-        .run(folder, locationId, watch ? 1 : 0, t, t);
-    });
-  }
-
   stats(): Stats {
     const byStatus = { pending: 0, processing: 0, completed: 0, failed: 0 };
     for (const r of this.s.countByStatus.all()) byStatus[r.status] = r.n;
