@@ -21,7 +21,8 @@ describe('migration 007_import_folders', () => {
       t,
     );
     db.prepare(
-      `INSERT INTO observations (id, sha256, source_path, status, created_at, updated_at) VALUES ('obs_1', 'abc', '/in/a.jpg', 'completed', ?, ?)`,
+      `INSERT INTO observations (id, sha256, source_path, status, created_at, updated_at)
+       VALUES ('obs_1', 'abc', '/in/a.jpg', 'completed', ?, ?)`,
     ).run(t, t);
     db.prepare(`INSERT INTO observation_sources (path, observation_id, seen_at) VALUES ('/in/a.jpg', 'obs_1', ?)`).run(t);
     expect(migrate(db, migrations, 7)).toBe(7);
