@@ -70,7 +70,7 @@ export class WatchService implements EngineService {
   sync(): void {
     let rows: FolderRow[];
     try {
-      rows = this.folders.list().filter((f) => f.watch);
+      rows = this.folders.list({ counted: false }).filter((f) => f.watch);
     } catch {
       return; // a database busy past its timeout: the next tick tries again
     }

@@ -350,7 +350,8 @@ export class FolderWatcher implements EngineService {
       let st: fs.Stats | null = null;
       try {
         st = fs.statSync(u.folder.path);
-        if (st.isDirectory()) fs.readdirSync(u.folder.path);
+        // readable again? (only while not watched: listing a large folder every second costs)
+        if (!u.fsw && st.isDirectory()) fs.opendirSync(u.folder.path).closeSync();
       } catch {
         st = null;
       }

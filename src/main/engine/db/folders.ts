@@ -83,8 +83,10 @@ export class FolderStore {
     };
   }
 
-  private row(r: Raw): FolderRow {
-    const c = this.s.counts.get(r.path + path.sep, r.path + String.fromCharCode(path.sep.charCodeAt(0) + 1))!;
+  private row(r: Raw, counted = true): FolderRow {
+    const c = counted
+      ? this.s.counts.get(r.path + path.sep, r.path + String.fromCharCode(path.sep.charCodeAt(0) + 1))!
+      : { photos: 0, deleted: 0 };
     return {
       path: r.path,
       location: r.location,
@@ -99,8 +101,9 @@ export class FolderStore {
     };
   }
 
-  list(): FolderRow[] {
-    return this.s.all.all().map((r) => this.row(r));
+  /** The kept folders; `counted: false` leaves photos and deletedPhotos at 0 (cheaper, for polling the list). */
+  list(opts: { counted?: boolean } = {}): FolderRow[] {
+    return this.s.all.all().map((r) => this.row(r, opts.counted ?? true));
   }
 
   get(folder: string): FolderRow | null {
