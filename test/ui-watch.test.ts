@@ -5,7 +5,7 @@
  * shows as such; a folder added by another process (`kliq-audit folders add`) appears, and a watched
  * folder that is deleted shows 'missing' with its reason.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -145,4 +145,101 @@ describe.skipIf(!hasChromium && !process.env.CI)('Import screen: watched folders
     // serve stopped cleanly (SIGTERM): nothing left processing
     expect(count(dbFile, `SELECT count(*) FROM observations WHERE status = 'processing'`)).toBe(0);
   });
+
+  // serve as a user id of its own (root reads any folder; the inotify limit is per user): a helper holds every
+  // inotify instance that id may have, so its watched folders fall back to polling; a folder it cannot read is
+  // in error. Needs root and /usr/bin/python3 (the helper).
+  const isRoot = process.getuid?.() === 0;
+  const otherUid = 40_000 + ((process.pid + 7) % 20_000);
+  const python = '/usr/bin/python3';
+  it.skipIf(!isRoot || !fs.existsSync(python))(
+    'polling fallback and an unreadable folder, with their reasons (serve as another user id, out of inotify instances)',
+    async () => {
+      const dir = tmpDir('kliq-ui-watch-');
+      fs.chmodSync(dir, 0o777);
+      const env = { HOME: dir, TMPDIR: dir, KLIQ_MODELS_DIR: path.join(dir, 'models') };
+      const [open, locked] = [path.join(dir, 'open'), path.join(dir, 'locked')];
+      fs.mkdirSync(open);
+      fs.mkdirSync(locked);
+      fs.chmodSync(open, 0o777);
+      fs.copyFileSync(path.join(GENERAL, 'dog.jpg'), path.join(locked, 'dog.jpg'));
+      fs.chmodSync(locked, 0o000);
+      const dbFile = path.join(dir, 'w.db');
+      const add = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'kliq-audit.mjs'), 'folders', 'add', open, locked, '--db', dbFile], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env: { ...process.env, ...env },
+        uid: otherUid,
+        gid: otherUid,
+      });
+      expect(add.status, add.stderr).toBe(0);
+      const holder = spawnHolder(python, otherUid);
+      let served: Awaited<ReturnType<typeof startServe>> | null = null;
+      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      try {
+        expect(await holder.held).toMatch(/^\d+ 24$/); // EMFILE: no instance left for that user id
+        served = await startServe(dbFile, 'ui-watch', { uid: otherUid, env });
+        await page.goto(served.url);
+        await page.click('[data-testid=nav-import]');
+        const o = row(page, open);
+        const l = row(page, locked);
+        await until('polling', async () => (await o.getAttribute('data-state')) === 'polling', 60_000);
+        expect(await o.locator('[data-testid=folder-reason]').textContent()).toMatch(
+          /ran out of file watches \(inotify, EMFILE\).*sudo sysctl fs\.inotify\.max_user_instances=/,
+        );
+        await until('error', async () => (await l.getAttribute('data-state')) === 'error');
+        expect(await l.locator('[data-testid=folder-reason]').textContent()).toMatch(
+          /cannot read the folder \(EACCES: permission denied.*give this user read access; watching resumes by itself/,
+        );
+        // photos copied in are audited while polling
+        fs.copyFileSync(path.join(GENERAL, 'giraffe.jpg'), path.join(open, 'giraffe.jpg'));
+        await until('the photo audited while polling', async () =>
+          (
+            await o
+              .locator('[data-testid=folder-last-photo]')
+              .textContent()
+              .catch(() => '')
+          )?.includes('giraffe.jpg'),
+        );
+        await page.screenshot({ path: path.join(SHOTS, 'import-folders-polling.png') });
+        // readable again: watched (by polling, inotify still exhausted) without anyone pressing a button
+        fs.chmodSync(locked, 0o755);
+        await until('the folder readable again', async () => (await l.getAttribute('data-state')) === 'polling', 30_000);
+        await until('its photo audited', () => count(dbFile, `SELECT count(*) FROM observations WHERE status = 'completed'`) === 2, 60_000);
+      } finally {
+        fs.chmodSync(locked, 0o755);
+        await page.close();
+        await served?.stop();
+        holder.proc.kill('SIGKILL');
+      }
+    },
+  );
 });
+
+/** A helper process, as `uid`, holding every inotify instance that user id may have; `held` says how many and the errno. */
+function spawnHolder(python: string, uid: number) {
+  const proc = spawn(
+    python,
+    [
+      '-c',
+      [
+        'import ctypes, sys, time',
+        "libc = ctypes.CDLL('libc.so.6', use_errno=True)",
+        'n = 0',
+        'while libc.inotify_init() >= 0: n += 1',
+        "sys.stdout.write('%d %d\\n' % (n, ctypes.get_errno()))",
+        'sys.stdout.flush()',
+        'time.sleep(600)',
+      ].join('\n'),
+    ],
+    { uid, gid: uid, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let out = '';
+  const held = new Promise<string>((resolve) =>
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('\n')) resolve(out.trim());
+    }),
+  );
+  return { proc, held };
+}
