@@ -54,7 +54,11 @@ export class WatchService implements EngineService {
         if (e.type === 'state') this.emit({ type: 'watch-state', status: e.status });
         else if (e.type === 'audit' && (e.event.type === 'photo' || e.event.type === 'model' || e.event.type === 'done'))
           this.emit({ type: 'watch', folder: e.folder, event: e.event });
-        else if (e.type === 'removed' && e.observationId) this.emit({ type: 'changed', observationIds: [e.observationId] });
+        else if (e.type === 'removed') {
+          // the folder's counts changed (the UI batches events: a folder emptied at once is a few list reads)
+          this.emit({ type: 'import-folders' });
+          if (e.observationId) this.emit({ type: 'changed', observationIds: [e.observationId] });
+        }
       },
     });
   }
