@@ -1,8 +1,7 @@
-// `npm run bench` / `npm run bench:review` / `npm run bench:sync`: run the benchmarks from source through tsx (no build step),
+// `npm run bench` / `bench:review` / `bench:sync` / `bench:watch`: run the benchmarks from source through tsx (no build step),
 // like bin/kliq-audit.mjs.
 import { register } from 'tsx/esm/api';
 
 register();
-const which = { review: './review.ts', sync: './sync.ts' }[process.argv[2]];
-if (which) process.argv.splice(2, 1);
-await import(which ?? './bench.ts');
+const which = ['review', 'watch', 'sync'].includes(process.argv[2]) ? process.argv.splice(2, 1)[0] : 'bench';
+await import(`./${which}.ts`);

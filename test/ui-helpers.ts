@@ -80,11 +80,18 @@ export interface Served {
 }
 
 /** `kliq-audit serve --port 0` (or `port`): resolves with the URL it prints as its first stdout line. */
-export async function startServe(db: string, user: string, opts: { port?: number; args?: string[] } = {}): Promise<Served> {
+export async function startServe(
+  db: string,
+  user: string,
+  opts: { port?: number; args?: string[]; env?: NodeJS.ProcessEnv; uid?: number } = {},
+): Promise<Served> {
   const args = ['serve', '--db', db, '--port', String(opts.port ?? 0), '--user', user, '--provider', 'cpu', ...(opts.args ?? [])];
   const proc = spawn(process.execPath, [CLI, ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...opts.env },
+    // another user id (as root: permission tests; root reads any folder)
+    ...(opts.uid !== undefined ? { uid: opts.uid, gid: opts.uid } : {}),
   });
   let err = '';
   proc.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));

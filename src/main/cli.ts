@@ -1,5 +1,6 @@
 /**
- * `kliq-audit`: the engine's headless host. Commands: audit, watch, sync, stats, serve, models.
+ * `kliq-audit`: the engine's headless host. Commands: audit, watch and folders (./folders-cli.ts), sync (./sync-cli.ts),
+ * stats, models, serve.
  * stdout carries results (the --json document); everything for people goes to stderr.
  * Exit status: 0 all photos completed; 1 finished with failed photos; 2 usage/configuration error;
  * 130 cancelled with Ctrl+C (completed work is kept; the next run resumes).
@@ -14,16 +15,16 @@ import { defaultDbPath } from './engine/paths';
 import { ensureModelFile, loadManifest } from './engine/models/manifest';
 import { ConfigError, PathNotFoundError } from './engine/errors';
 import { PROVIDER_CHOICES, type AuditEvent, type ProviderChoice } from '../shared/domain';
-import os from 'node:os';
 import path from 'node:path';
 import { EngineHost } from './engine/host';
-import { projectRoot } from './engine/paths';
+import { currentUser, projectRoot } from './engine/paths';
 import { serve } from './serve';
-import { FolderWatcher } from './engine/watcher';
 import { syncCommand, syncTarget, type SyncCliOptions } from './sync-cli';
 import { registerDatasetCommands } from './cli-export';
 import { BuildingService } from './engine/buildings';
 import { parsePriceTags, registerRetailCommands } from './cli-retail';
+import { addFolderCommands, keptSettingsFor } from './folders-cli';
+import { FolderStore } from './engine/db/folders';
 
 export const EXIT = { ok: 0, photosFailed: 1, usage: 2, cancelled: 130 } as const;
 
@@ -147,16 +148,20 @@ function progressRenderer(json: boolean) {
   };
 }
 
-async function auditCommand(paths: string[], o: AuditCliOptions): Promise<number> {
+async function auditCommand(paths: string[], o: AuditCliOptions, given = { location: false, visit: false, tiles: false }): Promise<number> {
   for (const p of paths) if (!fs.existsSync(p)) throw new PathNotFoundError(`${p}: no such file or folder`);
   if (o.sync) syncTarget(o); // missing API settings are a usage error before the audit, not after it
-  const code = await auditOnly(paths, o);
+  const code = await auditOnly(paths, o, given);
   if (!o.sync || code === EXIT.cancelled) return code;
   const synced = await syncCommand({ db: o.db, api: o.api, tenant: o.tenant });
   return code !== EXIT.ok ? code : synced;
 }
 
-async function auditOnly(paths: string[], o: AuditCliOptions): Promise<number> {
+async function auditOnly(
+  paths: string[],
+  o: AuditCliOptions,
+  given: { location: boolean; visit: boolean; tiles: boolean },
+): Promise<number> {
   const db = openDb(o.db);
   const controller = new AbortController();
   let interrupts = 0;
@@ -176,12 +181,17 @@ async function auditOnly(paths: string[], o: AuditCliOptions): Promise<number> {
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
   try {
+    // a re-import of kept import folders uses their settings where no option gives them
+    const kept = keptSettingsFor(new FolderStore(db), paths, given);
+    const keptText = Object.entries(kept).filter(([, v]) => v !== undefined);
+    if (keptText.length) err(`using the import folder's kept settings: ${keptText.map(([k, v]) => `${k} ${v}`).join(', ')}`);
     const metadata: Record<string, string> = { ...o.meta };
     if (o.aisle) metadata.aisle = o.aisle;
-    if (o.visit) metadata.visit_id = o.visit;
+    const visit = o.visit ?? kept.visit;
+    if (visit) metadata.visit_id = visit;
     // BuildingScan: the building, asset and visit are found or created by name (see BuildingService.resolvePlace)
-    if (o.building || o.asset || o.visit) {
-      const place = new BuildingService(db, { user: os.userInfo().username }).resolvePlace(o);
+    if (o.building || o.asset || visit) {
+      const place = new BuildingService(db, { user: currentUser() }).resolvePlace({ ...o, visit });
       if (place.assetId) metadata.asset_id = place.assetId;
     }
     if (o.capturedBy) metadata.captured_by = o.capturedBy;
@@ -193,8 +203,8 @@ async function auditOnly(paths: string[], o: AuditCliOptions): Promise<number> {
       confThreshold: o.conf,
       iouThreshold: o.iou,
       maxDetections: o.maxDet,
-      tiles: o.tiles,
-      location: o.location,
+      tiles: kept.tiles ?? o.tiles,
+      location: o.location ?? kept.location,
       metadata,
       expectedLabels: o.expect
         ? o.expect
@@ -270,58 +280,6 @@ async function modelsCommand(names: string[], o: { list: boolean }): Promise<num
   return EXIT.ok;
 }
 
-async function watchCommand(
-  folders: string[],
-  o: { db: string; model?: string; provider: ProviderChoice; tiles: TilesOption; location?: string },
-) {
-  for (const f of folders) {
-    if (!fs.existsSync(f) || !fs.statSync(f).isDirectory()) throw new PathNotFoundError(`${f}: no such folder`);
-  }
-  const db = openDb(o.db);
-  const store = new AuditStore(db);
-  for (const f of folders) store.rememberFolder(path.resolve(f), o.location ?? null, true);
-  const render = progressRenderer(false);
-  const watcher = new FolderWatcher(
-    db,
-    folders.map((f) => ({ path: f, location: o.location, tiles: o.tiles })),
-    {
-      provider: o.provider,
-      model: o.model,
-      onEvent: (e) => {
-        switch (e.type) {
-          case 'watching':
-            if (e.note) err(`note: ${e.note}`);
-            err(`watching ${e.folders.join(', ')}${e.polling ? ' (polling)' : ''}: photos copied in are audited; Ctrl+C to stop`);
-            break;
-          case 'batch':
-            err(`${e.files} new or changed photo${e.files === 1 ? '' : 's'} in ${e.folder}`);
-            break;
-          case 'audit':
-            render(e.event);
-            break;
-          case 'removed':
-            err(`removed: ${e.path} (its observation and results are kept)`);
-            break;
-          case 'error':
-            err(`error: ${e.message} (still watching)`);
-            break;
-          case 'batch-done':
-            break; // the audit's own "done …" line is the line of the batch
-        }
-      },
-    },
-  );
-  watcher.start();
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
-  err('stopping: finishing the photos in flight');
-  await watcher.stop(10_000);
-  db.close();
-  return EXIT.ok;
-}
-
 interface ServeCliOptions {
   db: string;
   port: number;
@@ -393,7 +351,12 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--sync', 'then sync the database to the KLIQ API (see sync; key from KLIQ_API_KEY)', false)
     .option('--api <url>', 'with --sync: KLIQ API base URL (or KLIQ_API_URL)')
     .option('--tenant <id>', 'with --sync: tenant id (or KLIQ_TENANT)')
-    .action(async (paths: string[], o: AuditCliOptions) => setExit(await auditCommand(paths, o)));
+    .action(async (paths: string[], o: AuditCliOptions, cmd: Command) => {
+      const given = (name: string) => cmd.getOptionValueSource(name) === 'cli';
+      setExit(await auditCommand(paths, o, { location: given('location'), visit: given('visit'), tiles: given('tiles') }));
+    });
+
+  addFolderCommands(program, setExit, () => progressRenderer(false));
 
   program
     .command('sync')
@@ -408,19 +371,6 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--wait <seconds>', 'how long to keep retrying while nothing gets through (default 120)', parsePositiveInt)
     .option('--retry-failed', 'try items that failed for good again (after fixing their cause)', false)
     .action(async (o: SyncCliOptions) => setExit(await syncCommand(o)));
-
-  program
-    .command('watch')
-    .description('watch folders: audit what is there, then every photo copied in, until Ctrl+C')
-    .argument('<folder...>', 'folders to watch (recursively)')
-    .option('--db <file>', 'SQLite database', defaultDbPath())
-    .option('--model <name|file>', 'model name from models/manifest.json, or an .onnx file')
-    .addOption(new Option('--provider <name>', 'execution provider').choices(PROVIDER_CHOICES).default(AUDIT_DEFAULTS.provider))
-    .option('--tiles <off|auto|n>', 'tiled inference (see audit --tiles)', parseTiles, AUDIT_DEFAULTS.tiles)
-    .option('--location <name>', 'location of the photos of these folders (created when new)')
-    .action(async (folders: string[], o: { db: string; model?: string; provider: ProviderChoice; tiles: TilesOption; location?: string }) =>
-      setExit(await watchCommand(folders, o)),
-    );
 
   program
     .command('stats')
@@ -443,7 +393,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
       },
       0,
     )
-    .option('--user <name>', 'who the corrections are recorded as', os.userInfo().username)
+    .option('--user <name>', 'who the corrections are recorded as', currentUser())
     .addOption(new Option('--provider <name>', 'execution provider for imports').choices(PROVIDER_CHOICES).default(AUDIT_DEFAULTS.provider))
     .option('--new-token', 'replace the token kept in the database (pages opened with the old URL stop working)', false)
     .option('--api <url>', 'sync to this KLIQ API in the background while the auditor works (key from KLIQ_API_KEY)')

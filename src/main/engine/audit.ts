@@ -324,6 +324,8 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport & { timi
           `the same photo as ${obs.sameAs.path}${where}: recorded as another source of it; its location and data are unchanged`,
         );
       }
+      if (obs.replaced)
+        notes.set(file, 'new content at this path: a new observation; the one it replaces keeps its results (marked changed)');
       const first = seen.get(photo.sha256);
       if (first) return { photo: { ...(await first), path: file, cached: true }, duplicate: true };
       const result = (async (): Promise<AuditPhoto> => {

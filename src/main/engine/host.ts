@@ -4,13 +4,14 @@
  * their life: open → start → close. A new long-lived service (the watcher, sync) is added here, once.
  */
 import crypto from 'node:crypto';
-import os from 'node:os';
 import { immediate, openDb, type Db } from './db';
 import { ReviewService } from './review';
 import { ImportManager } from './imports';
 import { BuildingService } from './buildings';
 import { ExportManager } from './export/manager';
+import { WatchService, type WatchServiceOptions } from './watch-service';
 import { loadManifest } from './models/manifest';
+import { currentUser } from './paths';
 import { PhotoFiles, type PhotoPixels, type PhotoRefused } from './photo-file';
 import type { EngineService } from './service';
 import type { EngineEvent } from '../../shared/rpc';
@@ -26,6 +27,8 @@ export interface HostOptions {
   provider?: ProviderChoice;
   /** The KLIQ API to sync to in the background (serve --api, the desktop app's settings); none: items wait in the outbox. */
   sync?: SyncConfig | null;
+  /** The watched import folders (timings; tests shorten them). */
+  watch?: Omit<WatchServiceOptions, 'provider'>;
 }
 
 export class EngineHost {
@@ -34,6 +37,7 @@ export class EngineHost {
   readonly sync: SyncService;
   readonly buildings: BuildingService;
   readonly exports: ExportManager;
+  readonly watch: WatchService;
   private readonly services: EngineService[];
   private readonly listeners = new Set<(e: EngineEvent) => void>();
   private readonly photos: PhotoFiles;
@@ -47,7 +51,7 @@ export class EngineHost {
       const labels = opts.modelLabels ?? manifest.models.find((m) => m.name === manifest.default)?.labels ?? [];
       return new EngineHost(
         db,
-        { user: opts.user ?? os.userInfo().username, provider: opts.provider, modelLabels: labels, sync: opts.sync },
+        { user: opts.user ?? currentUser(), provider: opts.provider, modelLabels: labels, sync: opts.sync, watch: opts.watch },
         { ownsDb: true },
       );
     } catch (err) {
@@ -64,7 +68,7 @@ export class EngineHost {
     const emit = (e: EngineEvent) => {
       for (const l of this.listeners) l(e);
       // what was just written (an edit, a photo audited) goes to the KLIQ API soon
-      if (e.type === 'changed' || (e.type === 'import' && e.event.type === 'photo')) this.sync?.nudge();
+      if (e.type === 'changed' || ((e.type === 'import' || e.type === 'watch') && e.event.type === 'photo')) this.sync?.nudge();
     };
     this.review = new ReviewService(db, {
       user: opts.user,
@@ -75,8 +79,9 @@ export class EngineHost {
     this.sync = new SyncService(db, opts.sync ?? null, (status) => emit({ type: 'sync', status }));
     this.buildings = new BuildingService(db, { user: opts.user, onChanged: (ids) => emit({ type: 'changed', observationIds: ids }) });
     this.exports = new ExportManager(db, emit);
-    // on close each gets the same bounded time: imports and exports write their last results, sync ends its requests
-    this.services = [this.sync, this.imports, this.exports];
+    this.watch = new WatchService(db, emit, { ...opts.watch, provider: opts.provider });
+    // on close each gets the same bounded time: imports, exports and the watcher write their last results, sync ends its requests
+    this.services = [this.sync, this.imports, this.exports, this.watch];
     this.photos = new PhotoFiles(db);
   }
 

@@ -1,10 +1,9 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import path from 'node:path';
-import { AuditStore } from './db/store';
+import { FolderStore, savedSettings } from './db/folders';
 import { PathNotFoundError } from './errors';
 import { runAudit, type TilesOption } from './audit';
-import { immediate, type Db } from './db';
+import type { Db } from './db';
 import type { AuditEvent } from '../../shared/domain';
 import type { EngineEvent, ImportInfo } from '../../shared/rpc';
 import type { EngineService } from './service';
@@ -17,18 +16,26 @@ export class ImportManager implements EngineService {
   private readonly infos = new Map<string, ImportInfo>();
   private readonly controllers = new Map<string, AbortController>();
   private chain: Promise<void> = Promise.resolve();
+  private readonly folders: FolderStore;
 
   constructor(
     private readonly db: Db,
     private readonly emit: (e: EngineEvent) => void,
     private readonly defaults: { provider?: 'auto' | 'cpu' | 'cuda' | 'dml' } = {},
-  ) {}
+  ) {
+    this.folders = new FolderStore(db);
+  }
 
-  startImport(p: { paths: string[]; location?: string; model?: string; tiles?: TilesOption }): { importId: string } {
+  startImport(p: { paths: string[]; location?: string; visit?: string; model?: string; tiles?: TilesOption }): { importId: string } {
     for (const f of p.paths)
       if (!fs.existsSync(f))
         throw new PathNotFoundError(`${f}: no such file or folder (the path is read on the machine running the engine)`);
-    this.remember(p.paths, p.location);
+    // a re-import of kept folders uses their settings where none are given
+    const saved = savedSettings(this.folders, p.paths);
+    const location = p.location || saved.location;
+    const visit = p.visit || saved.visit;
+    const tiles = p.tiles ?? saved.tiles;
+    this.folders.saveAll(p.paths, { location: p.location || undefined, visit: p.visit || undefined, tiles: p.tiles, imported: true });
     const importId = `imp_${crypto.randomUUID().slice(0, 8)}`;
     const info: ImportInfo = {
       importId,
@@ -69,7 +76,11 @@ export class ImportManager implements EngineService {
           return;
         }
         const report = await runAudit({
-          ...p,
+          paths: p.paths,
+          model: p.model,
+          location,
+          tiles,
+          metadata: visit ? { visit_id: visit } : undefined,
           db: this.db,
           provider: this.defaults.provider,
           collect: false,
@@ -87,28 +98,6 @@ export class ImportManager implements EngineService {
     });
     this.emit({ type: 'import-state', info: { ...info } });
     return { importId };
-  }
-
-  /** Keeps the imported folders (and files) in import_folders, for the list of import folders. */
-  private remember(paths: string[], location: string | undefined): void {
-    const t = new Date().toISOString();
-    const locationId = location ? new AuditStore(this.db).locationId(location) : null;
-    const upsert = this.db.prepare(
-      `INSERT INTO import_folders (path, location_id, added_at, last_import_at) VALUES (?, ?, ?, ?)
-       ON CONFLICT(path) DO UPDATE SET last_import_at = excluded.last_import_at, location_id = coalesce(excluded.location_id, location_id)`,
-    );
-    immediate(this.db, () => {
-      for (const p of paths) upsert.run(path.resolve(p), locationId, t, t);
-    });
-  }
-
-  folders(): { path: string; location: string | null; addedAt: string; lastImportAt: string }[] {
-    return this.db
-      .prepare<[], { path: string; location: string | null; addedAt: string; lastImportAt: string }>(
-        `SELECT f.path, l.name AS location, f.added_at AS addedAt, f.last_import_at AS lastImportAt
-         FROM import_folders f LEFT JOIN locations l ON l.id = f.location_id ORDER BY f.last_import_at DESC, f.path`,
-      )
-      .all();
   }
 
   cancel(importId: string): { ok: true } {

@@ -33,3 +33,15 @@ export function projectRoot(): string {
     dir = up;
   }
 }
+
+/**
+ * The name of the user running the engine (corrections.who by default). A user id without an entry in
+ * the password database (containers that run as an arbitrary id) has no name: $USER, else `uid-N`.
+ */
+export function currentUser(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return process.env.USER || `uid-${process.getuid?.() ?? 'unknown'}`;
+  }
+}

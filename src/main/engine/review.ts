@@ -32,6 +32,7 @@ interface QueueRow {
   height: number | null;
   error: string | null;
   sync_state: QueueItem['sync'];
+  source_state: QueueItem['sourceState'];
 }
 export interface DetRow {
   id: number;
@@ -58,7 +59,7 @@ const SYNC_STATE = `CASE
     WHEN o.remote_id IS NOT NULL THEN 'synced' ELSE NULL END`;
 
 const QUEUE_COLUMNS = `o.id, o.source_path, o.status, o.review_status, o.flag_reason, l.name AS location, o.visit_id, o.model,
-  o.detection_count, o.top_confidence, o.width, o.height, o.error, ${SYNC_STATE} AS sync_state`;
+  o.detection_count, o.top_confidence, o.width, o.height, o.error, o.source_state, ${SYNC_STATE} AS sync_state`;
 
 function toItem(r: QueueRow): QueueItem {
   return {
@@ -77,6 +78,7 @@ function toItem(r: QueueRow): QueueItem {
     height: r.height,
     error: r.error,
     sync: r.sync_state,
+    sourceState: r.source_state,
   };
 }
 

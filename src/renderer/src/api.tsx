@@ -116,7 +116,7 @@ export function useChangedEvents(fn: (ids: Set<string>) => void, ms = 300): void
       if (e.type === 'changed') {
         for (const id of e.observationIds) acc.current.add(id);
         any = true;
-      } else if (e.type === 'import' && e.event.type === 'photo') {
+      } else if ((e.type === 'import' || e.type === 'watch') && e.event.type === 'photo') {
         any = true; // a new or re-audited photo: queues and summaries move
       }
     }

@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import type { AuditEvent } from '../domain';
 import type { ErrorCode } from '../errors';
-import { importMethods, type ImportInfo } from './imports';
+import { importMethods, type ImportInfo, type WatchStatus } from './imports';
 import { reviewMethods } from './review';
 import { syncMethods, type SyncStatus } from './sync';
 import { buildingMethods } from './buildings';
@@ -46,7 +46,12 @@ export type EngineEvent =
   | { type: 'import-state'; info: ImportInfo }
   | { type: 'changed'; observationIds: string[] }
   | { type: 'sync'; status: SyncStatus }
-  | { type: 'export-state'; info: ExportInfo };
+  | { type: 'export-state'; info: ExportInfo }
+  /** A watched folder's state, queue or last photo changed; and the photos its batches audit. */
+  | { type: 'watch-state'; status: WatchStatus }
+  | { type: 'watch'; folder: string; event: AuditEvent }
+  /** The kept import folders changed (added, removed, paused, resumed, here or by another process): list them again. */
+  | { type: 'import-folders' };
 
 /** Wire format of the WebSocket transport (Electron IPC carries the same payloads). */
 export const RequestSchema = z.object({ id: z.number().int(), method: z.string(), params: z.unknown() });

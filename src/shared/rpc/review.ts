@@ -51,6 +51,8 @@ export const QueueItemSchema = z.object({
   error: z.string().nullable(),
   /** On the KLIQ API: 'synced' (all of it), 'pending' (waiting in the outbox), 'failed' (an item failed for good); null before any sync. */
   sync: z.enum(['synced', 'pending', 'failed']).nullable(),
+  /** The photo file: 'present', 'deleted' (results kept), or 'changed' (other content at its path now: another observation). */
+  sourceState: z.enum(['present', 'deleted', 'changed']),
 });
 export type QueueItem = z.infer<typeof QueueItemSchema>;
 

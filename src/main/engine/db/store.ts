@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { immediate, type Db } from './index';
 import { Outbox } from './outbox';
 import { queueKeysSql } from './queries';
@@ -28,6 +29,16 @@ function isLive(r: { host: string; pid: number; expires_at: string }): boolean {
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by another user
+  }
+}
+/** The file is not there (a file in a folder we may not read is not gone: we cannot tell). */
+export function isGone(file: string): boolean {
+  try {
+    fs.statSync(file);
+    return false;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' || code === 'ENOTDIR';
   }
 }
 const box = (b: { x: number; y: number; width: number; height: number }) => ({ x: b.x, y: b.y, w: b.width, h: b.height });
@@ -63,6 +74,8 @@ export interface ObservationRow {
    * path was recorded as one more source, and the observation kept its path, location and metadata.
    */
   sameAs?: { path: string; location: string | null };
+  /** Observations whose file was at this path with other content: kept with their results, now marked 'changed'. */
+  replaced?: string[];
 }
 
 export interface CompletedJob {
@@ -108,7 +121,22 @@ export class AuditStore {
          location_id = coalesce(location_id, @locationId),
          bytes = CASE WHEN @moved THEN coalesce(@bytes, bytes) ELSE bytes END,
          file_mtime_ms = CASE WHEN @moved THEN coalesce(@mtimeMs, file_mtime_ms) ELSE file_mtime_ms END,
+         source_state = CASE WHEN @moved THEN 'present' ELSE source_state END,
+         source_state_at = CASE WHEN @moved THEN NULL ELSE source_state_at END,
          metadata = json_patch(@metadata, metadata), updated_at = @now WHERE id = @id`,
+      ),
+      // the file at a path now holds other content: the observations that had it keep their results, marked changed
+      markChanged: db.prepare<{ path: string; keep: string; now: string }, { id: string }>(
+        `UPDATE observations SET source_state = 'changed', source_state_at = @now
+         WHERE source_path = @path AND id != @keep AND sha256 IS NOT NULL AND source_state != 'changed' RETURNING id`,
+      ),
+      sourceDeleted: db.prepare('UPDATE observation_sources SET deleted_at = ? WHERE path = ? AND deleted_at IS NULL'),
+      obsDeleted: db.prepare<[string, string], { id: string }>(
+        `UPDATE observations SET source_state = 'deleted', source_state_at = ?
+         WHERE source_path = ? AND source_state = 'present' RETURNING id`,
+      ),
+      liveSourcesUnder: db.prepare<[string, string], { path: string }>(
+        'SELECT path FROM observation_sources WHERE path >= ? AND path < ? AND deleted_at IS NULL',
       ),
       dropPlaceholder: db.prepare(
         `DELETE FROM observations WHERE sha256 IS NULL AND id != @keep
@@ -116,7 +144,7 @@ export class AuditStore {
       ),
       upsertSource: db.prepare(
         `INSERT INTO observation_sources (path, observation_id, seen_at) VALUES (?, ?, ?)
-         ON CONFLICT(path) DO UPDATE SET observation_id = excluded.observation_id, seen_at = excluded.seen_at`,
+         ON CONFLICT(path) DO UPDATE SET observation_id = excluded.observation_id, seen_at = excluded.seen_at, deleted_at = NULL`,
       ),
       setObsFacts: db.prepare(
         `UPDATE observations SET mime_type = @mimeType, width = @width, height = @height,
@@ -316,7 +344,11 @@ export class AuditStore {
         row = { id, sha256: input.sha256, status: 'pending', width: null, height: null };
       }
       // the failed placeholder of a file that could not be read before is replaced by the real one
-      if (input.sha256) this.s.dropPlaceholder.run({ path: input.sourcePath, keep: row.id });
+      if (input.sha256) {
+        this.s.dropPlaceholder.run({ path: input.sourcePath, keep: row.id });
+        const replaced = this.s.markChanged.all({ path: input.sourcePath, keep: row.id, now: t }).map((r) => r.id);
+        if (replaced.length) row.replaced = replaced;
+      }
       this.s.upsertSource.run(input.sourcePath, row.id, t);
       return row;
     });
@@ -403,19 +435,26 @@ export class AuditStore {
     });
   }
 
-  /** Keeps an import folder (for re-import and watching) with its location. */
-  rememberFolder(folder: string, location: string | null, watch: boolean): void {
-    immediate(this.db, () => {
+  /**
+   * The file at `file` was deleted: its source is marked deleted, and the observation whose file it was
+   * is marked 'deleted' (its results are kept). Returns that observation's id, if any.
+   */
+  markSourceDeleted(file: string): string | null {
+    return immediate(this.db, () => {
       const t = now();
-      const locationId = location ? this.locationId(location) : null;
-      this.db
-        .prepare(
-          `INSERT INTO import_folders (path, location_id, watch, added_at, last_import_at) VALUES (?, ?, ?, ?, ?)
-           ON CONFLICT(path) DO UPDATE SET last_import_at = excluded.last_import_at, watch = max(watch, excluded.watch),
-             location_id = coalesce(excluded.location_id, location_id)`,
-        )
-        .run(folder, locationId, watch ? 1 : 0, t, t);
+      this.s.sourceDeleted.run(t, file);
+      return this.s.obsDeleted.all(t, file)[0]?.id ?? null;
     });
+  }
+
+  /** Marks deleted the sources under `folder` whose files are gone (deleted while nothing watched); returns their paths. */
+  vanishedUnder(folder: string): string[] {
+    const gone = this.s.liveSourcesUnder
+      .all(folder + path.sep, folder + String.fromCharCode(path.sep.charCodeAt(0) + 1))
+      .map((r) => r.path)
+      .filter(isGone);
+    for (const p of gone) this.markSourceDeleted(p);
+    return gone;
   }
 
   stats(): Stats {

@@ -19,6 +19,14 @@ export function PhotoSummary({ detail, children }: { detail: PhotoDetail; childr
           </span>
           {item.flagReason && <span className="flag-reason"> {item.flagReason}</span>}
         </dd>
+        {item.sourceState !== 'present' && (
+          <>
+            <dt>File</dt>
+            <dd data-testid="photo-source-state">
+              {item.sourceState === 'deleted' ? 'deleted (results kept)' : 'changed: another photo is at this path now'}
+            </dd>
+          </>
+        )}
         <dt>Location</dt>
         <dd>{item.location ?? '—'}</dd>
         <dt>Visit</dt>

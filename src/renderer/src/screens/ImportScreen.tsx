@@ -3,7 +3,8 @@
  * list of imports with live progress (`imports` + 'import' / 'import-state' events) and Cancel.
  */
 import { useEffect, useRef, useState } from 'react';
-import type { ImportInfo, Result } from '../../../shared/rpc';
+import type { ImportFolder, ImportInfo } from '../../../shared/rpc';
+import { FolderList } from './FolderList';
 import { errorMessage, useApi, useEngineEvents, useReconnectCount } from '../api';
 
 interface ModelInfo {
@@ -18,11 +19,14 @@ export function ImportScreen({ droppedPaths, dropNote }: { droppedPaths: string[
   const [paths, setPaths] = useState('');
   const [location, setLocation] = useState('');
   const [tiles, setTiles] = useState('off');
+  const [visit, setVisit] = useState('');
+  const [keepWatching, setKeepWatching] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [imports, setImports] = useState<ImportInfo[]>([]);
   const [models, setModels] = useState<Record<string, ModelInfo>>({});
-  const [folders, setFolders] = useState<Result<'importFolders'>>([]);
+  const [folders, setFolders] = useState<ImportFolder[]>([]);
+  const [foldersVersion, setFoldersVersion] = useState(0);
   const start = useRef<HTMLButtonElement>(null);
 
   useEffect(() => {
@@ -47,6 +51,13 @@ export function ImportScreen({ droppedPaths, dropNote }: { droppedPaths: string[
       .call('imports', {})
       .then((r) => live && setImports(r))
       .catch((err: unknown) => live && setError(errorMessage(err)));
+    return () => {
+      live = false;
+    };
+  }, [api, reconnects]);
+
+  useEffect(() => {
+    let live = true;
     api
       .call('importFolders', {})
       .then((r) => live && setFolders(r))
@@ -54,16 +65,28 @@ export function ImportScreen({ droppedPaths, dropNote }: { droppedPaths: string[
     return () => {
       live = false;
     };
-  }, [api, reconnects]);
+  }, [api, reconnects, foldersVersion]);
 
   useEngineEvents((events) => {
     const infos: ImportInfo[] = [];
+    const states = new Map<string, ImportFolder['status']>();
+    let refetch = false;
     for (const e of events) {
-      if (e.type === 'import-state') infos.push(e.info);
-      else if (e.type === 'import' && e.event.type === 'model') {
+      if (e.type === 'watch-state') states.set(e.status.path, e.status);
+      else if (e.type === 'import-folders' || (e.type === 'watch' && e.event.type === 'done')) refetch = true;
+      else if (e.type === 'import-state') {
+        infos.push(e.info);
+        if (e.info.state !== 'running') refetch = true;
+      } else if (e.type === 'import' && e.event.type === 'model') {
         const m = e.event;
         setModels((prev) => ({ ...prev, [e.importId]: { model: m.model, provider: m.provider, fallback: m.fallback } }));
       }
+    }
+    if (refetch) setFoldersVersion((v) => v + 1);
+    if (states.size) {
+      setFolders((prev) => prev.map((f) => (states.has(f.path) && f.watch ? { ...f, status: states.get(f.path)! } : f)));
+      // a folder this screen does not list as watched yet (added elsewhere): list them again
+      if ([...states.keys()].some((p) => !folders.some((f) => f.path === p && f.watch))) setFoldersVersion((v) => v + 1);
     }
     if (!infos.length) return;
     setImports((prev) => {
@@ -85,12 +108,26 @@ export function ImportScreen({ droppedPaths, dropNote }: { droppedPaths: string[
     if (!list.length) return;
     setBusy(true);
     setError(null);
+    const tilesValue = tiles === 'off' || tiles === 'auto' ? tiles : Number(tiles);
     try {
-      await api.call('startImport', {
-        paths: list,
-        location: location.trim() || undefined,
-        tiles: tiles === 'off' || tiles === 'auto' ? tiles : Number(tiles),
-      });
+      if (keepWatching) {
+        // kept and watched: the engine audits what they hold, then every photo copied in
+        for (const p of list)
+          await api.call('addImportFolder', {
+            path: p,
+            location: location.trim() || null,
+            visit: visit.trim() || null,
+            tiles: tilesValue,
+            watch: true,
+          });
+      } else {
+        await api.call('startImport', {
+          paths: list,
+          location: location.trim() || undefined,
+          visit: visit.trim() || undefined,
+          tiles: tilesValue,
+        });
+      }
       setPaths('');
       setFolders(await api.call('importFolders', {}));
     } catch (err) {
@@ -135,6 +172,10 @@ export function ImportScreen({ droppedPaths, dropNote }: { droppedPaths: string[
             <input data-testid="import-location" value={location} onChange={(e) => setLocation(e.target.value)} placeholder="Store 12" />
           </label>
           <label className="field">
+            <span>Visit</span>
+            <input data-testid="import-visit" value={visit} onChange={(e) => setVisit(e.target.value)} placeholder="v-2025-06-12" />
+          </label>
+          <label className="field">
             <span>Tiles</span>
             <select data-testid="import-tiles" value={tiles} onChange={(e) => setTiles(e.target.value)}>
               <option value="off">off (whole photo)</option>
@@ -143,8 +184,12 @@ export function ImportScreen({ droppedPaths, dropNote }: { droppedPaths: string[
               <option value="3">3 (dense shelves)</option>
             </select>
           </label>
+          <label className="field checkbox" title="Keep these folders and audit every photo copied into them later">
+            <input type="checkbox" data-testid="import-watch" checked={keepWatching} onChange={(e) => setKeepWatching(e.target.checked)} />
+            <span>Keep watching</span>
+          </label>
           <button ref={start} type="submit" className="primary" data-testid="import-start" disabled={busy || !list.length}>
-            {busy ? 'Starting…' : 'Start import'}
+            {busy ? 'Starting…' : keepWatching ? 'Watch folders' : 'Start import'}
           </button>
         </div>
         {error && (
@@ -154,23 +199,7 @@ export function ImportScreen({ droppedPaths, dropNote }: { droppedPaths: string[
         )}
       </form>
 
-      {folders.length > 0 && (
-        <section className="imports" data-testid="import-folders">
-          <h2>Import folders</h2>
-          <ul className="folder-list">
-            {folders.map((f) => (
-              <li key={f.path} data-testid="import-folder">
-                <button type="button" title="Put this path in the form to import it again" onClick={() => setPaths(f.path)}>
-                  {f.path}
-                </button>
-                <span className="muted">
-                  {f.location ?? 'no location'} · last imported {new Date(f.lastImportAt).toLocaleString()}
-                </span>
-              </li>
-            ))}
-          </ul>
-        </section>
-      )}
+      <FolderList folders={folders} onError={setError} onChanged={() => setFoldersVersion((v) => v + 1)} onUsePath={(p) => setPaths(p)} />
 
       <section className="imports" data-testid="import-list">
         <h2>Imports</h2>

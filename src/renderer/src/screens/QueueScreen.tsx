@@ -173,6 +173,7 @@ function Row({
       <span className="c-index">{index + 1}</span>
       <span className="c-file">
         {item.fileName}
+        {item.sourceState !== 'present' && <SourceBadge state={item.sourceState} />}
         {item.sync && (
           <span className={`sync-mark sync-mark-${item.sync}`} data-testid="sync-mark" data-sync={item.sync} title={SYNC_TITLE[item.sync]}>
             {item.sync === 'synced' ? '✓' : item.sync === 'failed' ? '!' : '•'}
@@ -196,5 +197,22 @@ function Row({
       <span className="c-visit">{item.visit ?? '—'}</span>
       <span className="c-model">{item.model ?? '—'}</span>
     </div>
+  );
+}
+
+/** The photo file was deleted (results kept) or replaced by other content (another observation now). */
+export function SourceBadge({ state }: { state: 'deleted' | 'changed' }) {
+  return (
+    <span
+      className="badge source-gone"
+      data-testid="source-state"
+      title={
+        state === 'deleted'
+          ? 'The photo file was deleted; its results are kept'
+          : 'The file at this path now holds another photo (audited as another observation); these results are kept'
+      }
+    >
+      {state === 'deleted' ? 'file deleted' : 'file changed'}
+    </span>
   );
 }

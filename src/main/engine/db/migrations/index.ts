@@ -7,6 +7,7 @@ import * as m005 from './005_runs';
 import * as m006 from './006_sync';
 import * as m008 from './008_retail';
 import * as m009 from './009_buildings_export';
+import * as m010 from './010_import_folders';
 
 export interface Migration {
   version: number;
@@ -24,4 +25,5 @@ export const migrations: Migration[] = [
   { version: 6, name: '006_sync', up: m006.up },
   { version: 8, name: '008_retail', up: m008.up },
   { version: 9, name: '009_buildings_export', up: m009.up },
+  { version: 10, name: '010_import_folders', up: m010.up },
 ];
