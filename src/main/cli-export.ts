@@ -3,12 +3,11 @@
  * file applied back as corrections). Registered by cli.ts.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { openDb } from './engine/db';
-import { defaultDbPath } from './engine/paths';
+import { currentUser, defaultDbPath } from './engine/paths';
 import { ConfigError } from './engine/errors';
 import { EXPORT_DEFAULTS, runExport } from './engine/export';
 import { importCocoLabels } from './engine/export/import-coco';
@@ -161,7 +160,7 @@ export function registerDatasetCommands(program: Command, setExit: (code: number
     .argument('<file...>', 'COCO JSON files (an export has annotations/instances_train.json and instances_val.json)')
     .option('--db <file>', 'SQLite database', defaultDbPath())
     .addOption(new Option('--format <format>', 'annotation format').choices(['coco']).default('coco'))
-    .option('--user <name>', 'who the corrections are recorded as', os.userInfo().username)
+    .option('--user <name>', 'who the corrections are recorded as', currentUser())
     .option('--images <dir>', 'folder of the images, when the file has no sha256 per image and the images are not beside it')
     .option('--json', 'print the report as JSON on stdout', false)
     .action((files: string[], o: { db: string; format: 'coco'; user: string; images?: string; json: boolean }) =>
