@@ -12,7 +12,9 @@ import { loadManifest } from './models/manifest';
 import { PhotoFiles, type PhotoPixels, type PhotoRefused } from './photo-file';
 import type { EngineService } from './service';
 import type { EngineEvent } from '../../shared/rpc';
-import type { ProviderChoice } from '../../shared/domain';
+import type { AuditEvent, ProviderChoice } from '../../shared/domain';
+import { MemorySecretStore, SettingsService, secretsFromEnv, type SettingsServiceOptions } from './settings';
+import { userDataDir } from './paths';
 
 export interface HostOptions {
   /** Who makes the edits (corrections.who). */
@@ -21,11 +23,14 @@ export interface HostOptions {
   modelLabels?: string[];
   /** Execution provider for imports started from the UI. */
   provider?: ProviderChoice;
+  /** Settings file folder and secret store (default: the user-data folder, secrets from the environment, in memory). */
+  settings?: Partial<SettingsServiceOptions>;
 }
 
 export class EngineHost {
   readonly review: ReviewService;
   readonly imports: ImportManager;
+  readonly settings: SettingsService;
   private readonly services: EngineService[];
   private readonly listeners = new Set<(e: EngineEvent) => void>();
   private readonly photos: PhotoFiles;
@@ -39,7 +44,7 @@ export class EngineHost {
       const labels = opts.modelLabels ?? manifest.models.find((m) => m.name === manifest.default)?.labels ?? [];
       return new EngineHost(
         db,
-        { user: opts.user ?? os.userInfo().username, provider: opts.provider, modelLabels: labels },
+        { user: opts.user ?? os.userInfo().username, provider: opts.provider, modelLabels: labels, settings: opts.settings },
         { ownsDb: true },
       );
     } catch (err) {
@@ -53,7 +58,17 @@ export class EngineHost {
     opts: HostOptions,
     private readonly own: { ownsDb?: boolean } = {},
   ) {
+    this.settings = new SettingsService({
+      dir: userDataDir(),
+      secrets: new MemorySecretStore(secretsFromEnv(), 'kliq-audit serve keeps secrets typed here in memory until it stops.'),
+      host: 'serve',
+      providerOverride: opts.provider,
+      ...opts.settings,
+    });
     const emit = (e: EngineEvent) => {
+      // the provider really running, from any audit of this host (imports, watched folders)
+      const audit = (e as { event?: AuditEvent }).event;
+      if (audit?.type === 'model') this.settings.noteAuditEvent(audit);
       for (const l of this.listeners) l(e);
     };
     this.review = new ReviewService(db, {
@@ -61,7 +76,12 @@ export class EngineHost {
       modelLabels: opts.modelLabels,
       onChanged: (ids) => emit({ type: 'changed', observationIds: ids }),
     });
-    this.imports = new ImportManager(db, emit, { provider: opts.provider });
+    const settings = this.settings;
+    this.imports = new ImportManager(db, emit, {
+      get provider() {
+        return settings.provider();
+      },
+    });
     this.services = [this.imports];
     this.photos = new PhotoFiles(db);
   }

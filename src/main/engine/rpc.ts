@@ -4,7 +4,7 @@
  * the WebSocket server and the Electron IPC handler alike.
  */
 import { ZodError } from 'zod';
-import { methods, type MethodName, type ParsedParams, type Result, type RpcResponse } from '../../shared/rpc';
+import { methods, settingsMethods, type MethodName, type ParsedParams, type Result, type RpcResponse } from '../../shared/rpc';
 import { errorCode } from './errors';
 import type { EngineHost } from './host';
 
@@ -25,10 +25,23 @@ export function handlersFor(host: EngineHost): Handlers {
     deleteDetection: (p) => r.deleteDetection(p),
     restoreDetection: (p) => r.restoreDetection(p),
     setReview: (p) => r.setReview(p),
-    startImport: (p) => i.startImport(p),
+    startImport: (p) => i.startImport(host.settings.importDefaults(p)),
     cancelImport: (p) => i.cancel(p.importId),
     imports: () => i.list(),
     importFolders: () => i.folders(),
+    ...settingsHandlers(host),
+  };
+}
+
+function settingsHandlers(host: EngineHost): Pick<Handlers, keyof typeof settingsMethods> {
+  const s = host.settings;
+  return {
+    settings: () => s.view(),
+    saveSettings: (p) => s.save(p.settings, p.secrets),
+    testConnection: (p) => s.test({ api: p.api, auth: p.auth }, p.secret),
+    signIn: (p) => s.signIn(p),
+    signOut: () => s.signOut(),
+    allowWeakSecretStorage: () => s.allowWeakStorage(),
   };
 }
 

@@ -10,12 +10,14 @@ import type { AuditEvent } from '../domain';
 import type { ErrorCode } from '../errors';
 import { importMethods, type ImportInfo } from './imports';
 import { reviewMethods } from './review';
+import { settingsMethods } from './settings';
 
 export * from './review';
 export * from './imports';
+export * from './settings';
 
 /** The methods: params and result schemas. Queries read; commands write. */
-export const methods = { ...reviewMethods, ...importMethods } as const;
+export const methods = { ...reviewMethods, ...importMethods, ...settingsMethods } as const;
 
 export type Methods = typeof methods;
 export type MethodName = keyof Methods;
@@ -29,7 +31,11 @@ export type Result<K extends MethodName> = z.infer<Methods[K]['result']>;
 export type EngineEvent =
   | { type: 'import'; importId: string; event: AuditEvent }
   | { type: 'import-state'; info: ImportInfo }
-  | { type: 'changed'; observationIds: string[] };
+  | { type: 'changed'; observationIds: string[] }
+  /** The desktop shell's menus (File, Help) ask the page to show something. */
+  | { type: 'shell'; command: ShellCommand };
+
+export type ShellCommand = 'show-import' | 'show-settings' | 'show-shortcuts' | 'show-queue';
 
 /** Wire format of the WebSocket transport (Electron IPC carries the same payloads). */
 export const RequestSchema = z.object({ id: z.number().int(), method: z.string(), params: z.unknown() });
