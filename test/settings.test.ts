@@ -244,6 +244,22 @@ describe('settings service', () => {
     expect(fs.readFileSync(after.keptBadCopy!, 'utf8')).toBe('[1,2');
   });
 
+  test('a hand edit of the file is read again; a bad edit is reported and the last good settings stay in use', async () => {
+    const dir = tmpDir();
+    const service = new SettingsService({ dir, secrets: new MemorySecretStore(), host: 'serve' });
+    await service.save(withApi(defaultSettings(), 'https://one.test/v1', 't_1'));
+    const seen: string[] = [];
+    service.onChange((s) => seen.push(s.api.baseUrl));
+    fs.writeFileSync(settingsPath(dir), JSON.stringify({ api: { baseUrl: 'https://two.test/v1', tenantId: 't_2' } }) + '\n'.repeat(3));
+    expect((await service.view()).settings.api).toEqual({ baseUrl: 'https://two.test/v1', tenantId: 't_2' });
+    expect(seen).toEqual(['https://two.test/v1']);
+    fs.writeFileSync(settingsPath(dir), '{ broken');
+    const v = await service.view();
+    expect(v.problem).toMatch(/is not valid JSON/);
+    expect(v.settings.api.baseUrl).toBe('https://two.test/v1');
+    expect(service.settings().api.baseUrl).toBe('https://two.test/v1');
+  });
+
   test('a model that is neither in the manifest nor an .onnx file is refused', async () => {
     const service = new SettingsService({ dir: tmpDir(), secrets: new MemorySecretStore(), host: 'serve' });
     const s = defaultSettings();

@@ -302,7 +302,7 @@ interface ServeCliOptions {
   db: string;
   port: number;
   user: string;
-  provider: ProviderChoice;
+  provider?: ProviderChoice;
   newToken: boolean;
 }
 
@@ -392,7 +392,9 @@ export function buildProgram(setExit: (code: number) => void): Command {
       0,
     )
     .option('--user <name>', 'who the corrections are recorded as', os.userInfo().username)
-    .addOption(new Option('--provider <name>', 'execution provider for imports').choices(PROVIDER_CHOICES).default(AUDIT_DEFAULTS.provider))
+    .addOption(
+      new Option('--provider <name>', "execution provider for imports (default: the Settings screen's, auto)").choices(PROVIDER_CHOICES),
+    )
     .option('--new-token', 'replace the token kept in the database (pages opened with the old URL stop working)', false)
     .action(async (o: ServeCliOptions) => setExit(await serveCommand(o)));
 

@@ -60,7 +60,7 @@ export class EngineHost {
   ) {
     this.settings = new SettingsService({
       dir: userDataDir(),
-      secrets: new MemorySecretStore(secretsFromEnv(), 'kliq-audit serve keeps secrets typed here in memory until it stops.'),
+      secrets: new MemorySecretStore(secretsFromEnv()),
       host: 'serve',
       providerOverride: opts.provider,
       ...opts.settings,

@@ -3,19 +3,21 @@
  * the connection state, and file drops (desktop only: a browser cannot tell a dropped file's path).
  */
 import { useCallback, useEffect, useRef, useState, type DragEvent } from 'react';
-import { useConnectionState } from './api';
+import { errorMessage, useApi, useConnectionState, useEngineEvents } from './api';
 import { DEFAULT_QUERY, type QueueQuery } from './queue';
 import { ReviewScreen, type ReviewStart } from './review/ReviewScreen';
 import { ImportScreen } from './screens/ImportScreen';
 import { QueueScreen } from './screens/QueueScreen';
 import { SummaryScreen } from './screens/SummaryScreen';
+import { SettingsScreen } from './screens/SettingsScreen';
 
-type Screen = 'import' | 'queue' | 'review' | 'summary';
+type Screen = 'import' | 'queue' | 'review' | 'summary' | 'settings';
 const SCREENS: { key: Screen; label: string }[] = [
   { key: 'import', label: 'Import' },
   { key: 'queue', label: 'Queue' },
   { key: 'review', label: 'Review' },
   { key: 'summary', label: 'Summary' },
+  { key: 'settings', label: 'Settings' },
 ];
 
 export function App() {
@@ -26,6 +28,7 @@ export function App() {
   const [dropped, setDropped] = useState<string[]>([]);
   const [dropNote, setDropNote] = useState<string | null>(null);
   const connection = useConnectionState();
+  const api = useApi();
   const resume = useRef<ReviewStart | null>(null);
   const screenRef = useRef(screen);
   screenRef.current = screen;
@@ -53,7 +56,7 @@ export function App() {
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (!e.altKey || e.ctrlKey || e.metaKey) return;
-      const i = ['1', '2', '3', '4'].indexOf(e.key);
+      const i = ['1', '2', '3', '4', '5'].indexOf(e.key);
       if (i < 0) return;
       e.preventDefault();
       goTo(SCREENS[i].key);
@@ -61,6 +64,27 @@ export function App() {
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
   }, [goTo]);
+
+  // the desktop shell's menus (File → Import folder…, Help → Shortcuts…) ask for a screen
+  useEngineEvents((events) => {
+    for (const e of events) {
+      if (e.type !== 'shell') continue;
+      if (e.command === 'show-import') goTo('import');
+      else if (e.command === 'show-settings') goTo('settings');
+      else if (e.command === 'show-queue') goTo('queue');
+      else if (e.command === 'show-shortcuts') {
+        goTo('review');
+        setHelpPending(true);
+      }
+    }
+  });
+  // the shortcuts overlay belongs to Review: ask it once Review has mounted (a child's effects run first)
+  const [helpPending, setHelpPending] = useState(false);
+  useEffect(() => {
+    if (!helpPending || screen !== 'review') return;
+    setHelpPending(false);
+    window.dispatchEvent(new KeyboardEvent('keydown', { key: '?' }));
+  }, [helpPending, screen]);
 
   const onDragOver = (e: DragEvent) => {
     if (e.dataTransfer.types.includes('Files')) e.preventDefault();
@@ -77,6 +101,12 @@ export function App() {
     const paths = [...e.dataTransfer.files].map((f) => files.pathForFile(f)).filter(Boolean);
     setDropNote(paths.length ? null : 'Those items have no local path.');
     setDropped(paths);
+    // dropped folders and files start an import at once, with the settings' model, tiles and threshold
+    if (paths.length)
+      api.call('startImport', { paths }).then(
+        () => setDropped([]),
+        (err: unknown) => setDropNote(`Could not start the import: ${errorMessage(err)}`),
+      );
   };
 
   return (
@@ -132,6 +162,7 @@ export function App() {
             )}
             {screen === 'review' && <ReviewScreen query={query} start={reviewStart} onPosition={onReviewPosition} />}
             {screen === 'summary' && <SummaryScreen query={query} />}
+            {screen === 'settings' && <SettingsScreen />}
           </>
         )}
       </main>

@@ -3,6 +3,7 @@
  * connection", the provider really running, and what sync needs (syncConfig + onChange). Secret values
  * go in (save, sign-in) and to the KLIQ client, never out to the UI, a log or the settings file.
  */
+import fs from 'node:fs';
 import { providerCandidates } from '../inference/session';
 import { loadManifest } from '../models/manifest';
 import { ConfigError } from '../errors';
@@ -10,7 +11,7 @@ import type { AuthTokens, KliqClientOptions } from '../../../kliq';
 import type { AuditEvent, ProviderChoice } from '../../../shared/domain';
 import { AppSettingsSchema, type AppSettings, type ConnectionResult, type SecretName } from '../../../shared/settings';
 import type { SettingsView } from '../../../shared/rpc/settings';
-import { readSettings, saveSettings } from './file';
+import { readSettings, saveSettings, settingsPath } from './file';
 import { testConnection, type ConnectionOptions } from './connection';
 import type { SecretStore } from './secrets';
 
@@ -47,10 +48,38 @@ export class SettingsService {
   private running: SettingsView['provider']['running'] = null;
   private readonly listeners = new Set<(s: AppSettings) => void>();
 
+  /** mtime and size of the file last read or written: a change on disk (a hand edit) is read again. */
+  private seen = '';
+
   constructor(private readonly o: SettingsServiceOptions) {
     const r = readSettings(o.dir);
     this.current = r.settings;
     this.problem = r.state === 'bad' ? r.error.message : null;
+    this.seen = this.stamp();
+  }
+
+  private stamp(): string {
+    const st = fs.statSync(settingsPath(this.o.dir), { throwIfNoEntry: false });
+    return st ? `${st.mtimeMs}:${st.size}` : 'missing';
+  }
+
+  /**
+   * Reads the file again when it changed on disk: good settings are adopted (and listeners told); a bad
+   * file is reported while the settings in use stay the last good ones.
+   */
+  private reread(): void {
+    const stamp = this.stamp();
+    if (stamp === this.seen) return;
+    this.seen = stamp;
+    const r = readSettings(this.o.dir);
+    if (r.state === 'bad') {
+      this.problem = r.error.message;
+      return;
+    }
+    this.problem = null;
+    if (JSON.stringify(r.settings) === JSON.stringify(this.current)) return;
+    this.current = r.settings;
+    for (const l of this.listeners) l(r.settings);
   }
 
   get secrets(): SecretStore {
@@ -58,6 +87,7 @@ export class SettingsService {
   }
 
   settings(): AppSettings {
+    this.reread();
     return this.current;
   }
 
@@ -83,6 +113,7 @@ export class SettingsService {
   }
 
   async view(): Promise<SettingsView> {
+    this.reread();
     const has = async (n: SecretName) => (await this.o.secrets.get(n)) !== null;
     let models: SettingsView['models'] = { names: [], default: '' };
     try {
@@ -127,6 +158,7 @@ export class SettingsService {
         throw new ConfigError(`model ${valid.inference.model} is not in models/manifest.json (${names.join(', ')}), nor an .onnx file`);
     }
     const { keptBadCopy } = saveSettings(this.o.dir, valid);
+    this.seen = this.stamp();
     if (keptBadCopy) this.keptBadCopy = keptBadCopy;
     const before = this.current;
     this.current = valid;
