@@ -7,13 +7,20 @@
  *   only while it is the file that was audited (EngineHost.openPhoto: 409 changed, 410 gone).
  * Handlers stay thin; real work belongs to the engine (src/main/engine), not here.
  */
+import path from 'node:path';
 import { Readable } from 'node:stream';
-import { app, ipcMain, protocol, type IpcMainInvokeEvent, type WebContents } from 'electron';
+import { app, ipcMain, Notification, protocol, type IpcMainInvokeEvent, type WebContents } from 'electron';
 import { KLIQ_IPC, PHOTO_SCHEME } from '../../shared/ipc';
-import type { EngineEvent, RpcResponse } from '../../shared/rpc';
+import type { EngineEvent, RpcResponse, ShellCommand } from '../../shared/rpc';
+import { SECRET_NAMES } from '../../shared/settings';
 import { createRpcHandler } from '../engine/rpc';
 import { EngineHost } from '../engine/host';
-import { defaultDbPath } from '../engine/paths';
+import { DB_FILE_NAME, userDataDir } from '../engine/paths';
+import { EncryptedFileSecretStore } from '../engine/settings';
+import { safeStorageEncryptor } from './safe-storage';
+import { watchBatchNotification } from './notify';
+import { boundedShutdown } from './shutdown';
+import type { RotatingLog } from './log';
 
 /** Decides whether an invoke comes from our own window showing our own page. */
 export type SenderCheck = (event: IpcMainInvokeEvent) => boolean;
@@ -31,18 +38,46 @@ let engine: Engine | null = null;
 let engineError: string | null = null;
 const subscribers = new Set<WebContents>();
 
-/** Opens the user-data database and the engine once, on first use; a failure is reported to every call. */
-function getEngine(): Engine | null {
+let log: RotatingLog | null = null;
+/** Secret values the log takes out of every line (refreshed when the settings change). */
+let knownSecrets: (string | null)[] = [];
+
+/** Where the shell writes its log; set once by app.ts. */
+export function setShellLog(l: RotatingLog): void {
+  log = l;
+}
+export function secretValues(): (string | null)[] {
+  return knownSecrets;
+}
+
+/**
+ * Opens the user-data database and the engine once, on first use; a failure is reported to every call.
+ * Settings: settings.json in the user-data folder; secrets: encrypted with safeStorage (OS keychain) in
+ * secrets.enc.json beside it, in memory only on Linux without a keyring until the auditor allows weak storage.
+ */
+export function getEngine(): Engine | null {
   if (engine || engineError) return engine;
   try {
-    const host = EngineHost.open(defaultDbPath()).start();
+    const userData = userDataDir();
+    let allowWeak = () => false;
+    const secrets = new EncryptedFileSecretStore(userData, safeStorageEncryptor(), () => allowWeak());
+    const host = EngineHost.open(path.join(userData, DB_FILE_NAME), { settings: { dir: userData, secrets, host: 'desktop' } }).start();
+    allowWeak = () => host.settings.settings().secrets.allowWeakStorage;
+    const refreshSecrets = () =>
+      void Promise.all(SECRET_NAMES.map((n) => secrets.get(n))).then(
+        (v) => (knownSecrets = v),
+        () => undefined,
+      );
+    refreshSecrets();
+    const stopSettings = host.settings.onChange(refreshSecrets);
     const stopEvents = host.onEvent(queueEvent);
     engine = {
       host,
       handle: createRpcHandler(host),
       close: async () => {
         stopEvents();
-        await host.close({ timeoutMs: 5000 });
+        stopSettings();
+        await host.close({ timeoutMs: 8000 });
       },
     };
   } catch (err) {
@@ -50,6 +85,12 @@ function getEngine(): Engine | null {
     console.error(engineError);
   }
   return engine;
+}
+
+/** Asks the page to show something (menus: Import, Settings, Shortcuts…). */
+export function sendShellCommand(command: ShellCommand): void {
+  queueEvent({ type: 'shell', command });
+  flushEvents();
 }
 
 let pending: EngineEvent[] = [];
@@ -64,6 +105,8 @@ function flushEvents(): void {
 }
 
 function queueEvent(e: EngineEvent): void {
+  const note = watchBatchNotification(e as { type: string });
+  if (note && Notification.isSupported()) new Notification({ title: note.title, body: note.body }).show();
   pending.push(e);
   if (pending.length >= EVENT_BATCH_MAX) flushEvents();
   else timer ??= setTimeout(flushEvents, EVENT_INTERVAL_MS);
@@ -106,13 +149,20 @@ export function registerIpc(isTrusted: SenderCheck): void {
     return new Response(body, { status: 200, headers: { 'Content-Type': photo.mimeType, 'Content-Length': String(photo.size) } });
   });
 
-  // Quitting waits (at most 5 s) for the photos in flight to be written, then closes the database.
+  // Quitting waits (bounded: 10 s) for the photos in flight to be written and the sync requests in
+  // progress to end (EngineHost.close stops each service with its own bound), then closes the database.
   app.on('before-quit', (event) => {
     const e = engine;
     if (!e) return;
     event.preventDefault();
     engine = null;
-    void e.close().finally(() => app.quit());
+    void boundedShutdown([{ name: 'engine (imports, sync, database)', run: () => e.close() }], 10_000)
+      .then((r) => {
+        if (r.timedOut.length) log?.warn(`quit: gave up waiting for ${r.timedOut.join(', ')} after 10 s`);
+        for (const f of r.failed) log?.error(`quit: ${f.name} failed: ${f.error}`);
+        if (!r.timedOut.length && !r.failed.length) log?.info('quit: everything written and closed');
+      })
+      .finally(() => app.quit());
   });
 }
 

@@ -71,7 +71,8 @@ export function App() {
       if (e.type !== 'shell') continue;
       if (e.command === 'show-import') goTo('import');
       else if (e.command === 'show-settings') goTo('settings');
-      else if (e.command === 'show-queue') goTo('queue');
+      else if (e.command === 'show-queue' || e.command === 'show-export')
+        goTo('queue'); // Export… is offered on the Queue
       else if (e.command === 'show-shortcuts') {
         goTo('review');
         setHelpPending(true);

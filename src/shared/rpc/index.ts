@@ -35,7 +35,7 @@ export type EngineEvent =
   /** The desktop shell's menus (File, Help) ask the page to show something. */
   | { type: 'shell'; command: ShellCommand };
 
-export type ShellCommand = 'show-import' | 'show-settings' | 'show-shortcuts' | 'show-queue';
+export type ShellCommand = 'show-import' | 'show-settings' | 'show-shortcuts' | 'show-queue' | 'show-export';
 
 /** Wire format of the WebSocket transport (Electron IPC carries the same payloads). */
 export const RequestSchema = z.object({ id: z.number().int(), method: z.string(), params: z.unknown() });
