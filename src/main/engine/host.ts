@@ -15,6 +15,7 @@ import type { EngineEvent } from '../../shared/rpc';
 import type { AuditEvent, ProviderChoice } from '../../shared/domain';
 import { MemorySecretStore, SettingsService, secretsFromEnv, type SettingsServiceOptions } from './settings';
 import { userDataDir } from './paths';
+import { WalCheckpointer } from './db/checkpoint';
 
 export interface HostOptions {
   /** Who makes the edits (corrections.who). */
@@ -34,6 +35,8 @@ export class EngineHost {
   private readonly services: EngineService[];
   private readonly listeners = new Set<(e: EngineEvent) => void>();
   private readonly photos: PhotoFiles;
+  /** WAL checkpoints in a worker thread, so that no commit on this thread pays for one (db/checkpoint.ts). */
+  readonly checkpoints: WalCheckpointer;
   private state: 'open' | 'started' | 'closed' = 'open';
 
   /** Opens the database file (created and migrated when needed) and builds the host on it; close() closes it. */
@@ -84,11 +87,13 @@ export class EngineHost {
     });
     this.services = [this.imports];
     this.photos = new PhotoFiles(db);
+    this.checkpoints = new WalCheckpointer(db);
   }
 
   /** Starts the long-lived services. */
   start(): this {
     if (this.state !== 'open') return this;
+    if (this.own.ownsDb) this.checkpoints.start();
     for (const s of this.services) s.start();
     this.state = 'started';
     return this;
@@ -104,6 +109,7 @@ export class EngineHost {
     const timeoutMs = opts.timeoutMs ?? 5000;
     await Promise.all([...this.services].reverse().map((s) => s.stop(timeoutMs)));
     this.listeners.clear();
+    await this.checkpoints.stop(timeoutMs);
     if (this.own.ownsDb) this.db.close();
   }
 
