@@ -1,9 +1,10 @@
 /**
- * `npm run bench:mainthread [-- --photos 5000 --size 640x480 --json]`
+ * `npm run bench:mainthread [-- --photos 5000 --size 640x480 --host thread|main --json]`
  *
- * Does the engine host ever block its thread (the Electron main process) for long during a large
- * import? Runs EngineHost under plain Node, as the desktop app hosts it (inference in its worker
- * thread), importing `--photos` small generated JPEGs while the UI's calls keep coming (a queue page and
+ * Does the engine ever block the host's thread (the Electron main process) for long during a large
+ * import? Runs the engine under plain Node, as the desktop app hosts it (`--host thread`, default: the
+ * engine in its worker thread, EngineThread, inference in a worker of that) or as serve does (`--host
+ * main`: EngineHost on this thread), importing `--photos` small generated JPEGs while the UI's calls keep coming (a queue page and
  * the import list every 100 ms, through the same RPC dispatcher as IPC), and measures the event loop:
  *   - perf_hooks.monitorEventLoopDelay (10 ms resolution): max, p99, mean;
  *   - a 5 ms ticker that records every stall (time between ticks beyond the interval), counted over 50 ms;
@@ -19,6 +20,8 @@ import sharp from 'sharp';
 import { EngineHost } from '../src/main/engine/host';
 import { createRpcHandler } from '../src/main/engine/rpc';
 import { MemorySecretStore } from '../src/main/engine/settings';
+import { EngineThread } from '../src/main/engine/thread/client';
+import type { EngineEvent, RpcResponse } from '../src/shared/rpc';
 
 const err = (s: string) => process.stderr.write(`${s}\n`);
 const { values: args } = parseArgs({
@@ -26,6 +29,8 @@ const { values: args } = parseArgs({
     photos: { type: 'string', default: '1000' },
     size: { type: 'string', default: '640x480' },
     json: { type: 'boolean', default: false },
+    /** thread: the engine in its worker thread, as the desktop app runs it (EngineThread); main: on this thread, as serve runs it. */
+    host: { type: 'string', default: 'thread' },
     keep: { type: 'boolean', default: false },
   },
 });
@@ -41,16 +46,52 @@ interface Stall {
   runqueueMs: number;
   cpuMs: number;
   blockedMs: number;
+  /** major page faults of the thread during the gap */
+  majorFaults: number;
 }
 
 /** This (main) thread's time on a CPU and waiting in the run queue, in ns (Linux; null elsewhere). */
-function schedstat(): { runNs: number; waitNs: number } | null {
+function schedstat(): { runNs: number; waitNs: number; majorFaults: number } | null {
   try {
     const [run, wait] = fs.readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ').map(Number);
-    return { runNs: run, waitNs: wait };
+    // /proc/…/stat field 12: major page faults (the thread waited for the disk to page memory in)
+    const stat = fs.readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const majorFaults = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[9]);
+    return { runNs: run, waitNs: wait, majorFaults };
   } catch {
     return null;
   }
+}
+
+interface BenchEngine {
+  handle(method: string, params: unknown): Promise<RpcResponse>;
+  onEvent(l: (e: EngineEvent) => void): void;
+  checkpoints: string;
+  close(): Promise<void>;
+}
+
+async function openEngine(root: string): Promise<BenchEngine> {
+  const db = path.join(root, 'bench.db');
+  const secrets = new MemorySecretStore();
+  if (args.host === 'thread') {
+    const t = await EngineThread.start({ dbFile: db, settingsDir: root, secrets, host: 'desktop', user: 'bench', provider: 'cpu' });
+    return {
+      handle: (m, p) => t.handle(m, p),
+      onEvent: (l) => void t.onEvent(l),
+      checkpoints: 'worker thread (in the engine thread)',
+      close: () => t.close(),
+    };
+  }
+  if (args.host !== 'main') throw new Error('--host is thread or main');
+  const host = EngineHost.open(db, { user: 'bench', provider: 'cpu', settings: { dir: root, secrets, host: 'serve' } }).start();
+  // KLIQ_BENCH_INLINE_CHECKPOINTS=1: SQLite's default (checkpoints inside commits, on this thread), to compare
+  if (process.env.KLIQ_BENCH_INLINE_CHECKPOINTS) await host.checkpoints.stop();
+  return {
+    handle: createRpcHandler(host),
+    onEvent: (l) => void host.onEvent(l),
+    checkpoints: host.checkpoints.active ? 'worker thread' : 'inline (SQLite default)',
+    close: () => host.close(),
+  };
 }
 
 async function generate(dir: string): Promise<void> {
@@ -83,18 +124,14 @@ async function main() {
   try {
     err(`generating ${N} photos of ${W}×${H} in ${photos}…`);
     await generate(photos);
-    const host = EngineHost.open(path.join(root, 'bench.db'), {
-      user: 'bench',
-      provider: 'cpu',
-      settings: { dir: root, secrets: new MemorySecretStore(), host: 'desktop' },
-    }).start();
-    // KLIQ_BENCH_INLINE_CHECKPOINTS=1: SQLite's default (checkpoints inside commits, on this thread), to compare
-    if (process.env.KLIQ_BENCH_INLINE_CHECKPOINTS) await host.checkpoints.stop();
-    const checkpoints = host.checkpoints.active ? 'worker thread' : 'inline (SQLite default)';
-    const handle = createRpcHandler(host);
+    const engine = await openEngine(root);
+    const { handle, checkpoints } = engine;
     let progress = { done: 0, total: 0 };
-    host.onEvent((e) => {
+    let ended: () => void = () => undefined;
+    const importEnded = new Promise<void>((resolve) => (ended = resolve));
+    engine.onEvent((e) => {
       if (e.type === 'import' && e.event.type === 'progress') progress = { done: e.event.done, total: e.event.total };
+      if (e.type === 'import-state' && e.info.state !== 'running') ended();
     });
 
     const h = monitorEventLoopDelay({ resolution: 10 });
@@ -117,6 +154,7 @@ async function main() {
           runqueueMs: Math.round(waitMs),
           cpuMs: Math.round(cpuMs),
           blockedMs: Math.round(late - waitMs),
+          majorFaults: sched && lastSched ? sched.majorFaults - lastSched.majorFaults : 0,
         });
       }
       last = now;
@@ -140,7 +178,7 @@ async function main() {
     const start = performance.now();
     const r = await handle('startImport', { paths: [photos] });
     if (!r.ok) throw new Error(r.error.message);
-    await host.imports.idle();
+    await importEnded;
     const elapsed = (performance.now() - start) / 1000;
     const elu = performance.eventLoopUtilization(elu0);
     h.disable();
@@ -149,7 +187,7 @@ async function main() {
     clearInterval(report);
     const info = (await handle('imports', {})) as { ok: true; result: { done: number; failed: number; state: string }[] };
     const imp = info.result[0];
-    await host.close();
+    await engine.close();
 
     rpcTimes.sort((a, b) => a - b);
     const over50 = stalls.filter((s) => s.ms > 50);
@@ -158,6 +196,7 @@ async function main() {
     const result = {
       photos: N,
       size: `${W}x${H}`,
+      host: args.host,
       imported: imp.done,
       failed: imp.failed,
       state: imp.state,
@@ -190,7 +229,7 @@ async function main() {
     else {
       err(
         `${result.imported}/${N} photos (${result.failed} failed) in ${result.seconds} s, ${result.photosPerSecond} photos/s, ` +
-          `${result.cores} cores, checkpoints ${checkpoints}`,
+          `${result.cores} cores, engine on ${args.host === 'thread' ? 'its own thread' : 'this thread'}, checkpoints ${checkpoints}`,
       );
       err(
         `event loop delay: max ${result.eventLoopDelayMs.max} ms, p99 ${result.eventLoopDelayMs.p99} ms, ` +

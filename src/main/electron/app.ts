@@ -121,7 +121,7 @@ function hardenDefaultSession(): void {
 /** Imports folders (a folder picker, a second launch, the first launch's command line) and shows the Import screen. */
 async function importPaths(paths: string[]): Promise<void> {
   if (!paths.length) return;
-  const e = getEngine();
+  const e = await getEngine();
   if (!e) return;
   const r = await e.handle('startImport', { paths });
   if (!r.ok) dialog.showErrorBox('Cannot import', r.error.message);
@@ -141,7 +141,7 @@ function installMenu(logDir: string): void {
       watchFolder: () =>
         void pickFolders('Watch a folder: new photos put in it are audited', false).then(async ([folder]) => {
           if (!folder) return;
-          const r = await getEngine()?.handle('addImportFolder', { path: folder });
+          const r = await (await getEngine())?.handle('addImportFolder', { path: folder });
           if (r && !r.ok) dialog.showErrorBox('Cannot watch this folder', r.error.message);
           sendShellCommand('show-import');
         }),

@@ -5,6 +5,8 @@
  * - `kliq:events` (send): EngineEvent[] batches, at most every 150 ms, to the windows that called.
  * - `kliq-photo://<observationId>`: a photo's original file for <img> (the page applies EXIF orientation),
  *   only while it is the file that was audited (EngineHost.openPhoto: 409 changed, 410 gone).
+ * The engine runs in its own worker thread (engine/thread: EngineThread), so that none of its synchronous
+ * work (SQLite commits) runs on this, the main, thread: handlers here only relay.
  * Handlers stay thin; real work belongs to the engine (src/main/engine), not here.
  */
 import path from 'node:path';
@@ -13,8 +15,7 @@ import { app, ipcMain, Notification, protocol, type IpcMainInvokeEvent, type Web
 import { KLIQ_IPC, PHOTO_SCHEME } from '../../shared/ipc';
 import type { EngineEvent, RpcResponse, ShellCommand } from '../../shared/rpc';
 import { SECRET_NAMES } from '../../shared/settings';
-import { createRpcHandler } from '../engine/rpc';
-import { EngineHost } from '../engine/host';
+import { EngineThread } from '../engine/thread/client';
 import { DB_FILE_NAME, userDataDir } from '../engine/paths';
 import { EncryptedFileSecretStore } from '../engine/settings';
 import { safeStorageEncryptor } from './safe-storage';
@@ -29,12 +30,13 @@ const EVENT_INTERVAL_MS = 150;
 const EVENT_BATCH_MAX = 200;
 
 interface Engine {
-  host: EngineHost;
+  thread: EngineThread;
   handle: (method: string, params: unknown) => Promise<RpcResponse>;
   close(): Promise<void>;
 }
 
 let engine: Engine | null = null;
+let starting: Promise<Engine | null> | null = null;
 let engineError: string | null = null;
 const subscribers = new Set<WebContents>();
 
@@ -55,36 +57,49 @@ export function secretValues(): (string | null)[] {
  * Settings: settings.json in the user-data folder; secrets: encrypted with safeStorage (OS keychain) in
  * secrets.enc.json beside it, in memory only on Linux without a keyring until the auditor allows weak storage.
  */
-export function getEngine(): Engine | null {
-  if (engine || engineError) return engine;
-  try {
-    const userData = userDataDir();
-    let allowWeak = () => false;
-    const secrets = new EncryptedFileSecretStore(userData, safeStorageEncryptor(), () => allowWeak());
-    const host = EngineHost.open(path.join(userData, DB_FILE_NAME), { settings: { dir: userData, secrets, host: 'desktop' } }).start();
-    allowWeak = () => host.settings.settings().secrets.allowWeakStorage;
-    const refreshSecrets = () =>
-      void Promise.all(SECRET_NAMES.map((n) => secrets.get(n))).then(
-        (v) => (knownSecrets = v),
-        () => undefined,
-      );
-    refreshSecrets();
-    const stopSettings = host.settings.onChange(refreshSecrets);
-    const stopEvents = host.onEvent(queueEvent);
-    engine = {
-      host,
-      handle: createRpcHandler(host),
-      close: async () => {
-        stopEvents();
-        stopSettings();
-        await host.close({ timeoutMs: 8000 });
-      },
-    };
-  } catch (err) {
-    engineError = `cannot open the KLIQ Audit database: ${(err as Error).message}`;
-    console.error(engineError);
-  }
-  return engine;
+export function getEngine(): Promise<Engine | null> {
+  starting ??= (async () => {
+    try {
+      const userData = userDataDir();
+      let allowWeak = false;
+      const secrets = new EncryptedFileSecretStore(userData, safeStorageEncryptor(), () => allowWeak);
+      const thread = await EngineThread.start({
+        dbFile: path.join(userData, DB_FILE_NAME),
+        settingsDir: userData,
+        secrets,
+        onAllowWeak: (allowed) => (allowWeak = allowed),
+        host: 'desktop',
+      });
+      const refreshSecrets = () =>
+        void Promise.all(SECRET_NAMES.map((n) => secrets.get(n))).then(
+          (v) => (knownSecrets = v),
+          () => undefined,
+        );
+      refreshSecrets();
+      const stopEvents = thread.onEvent((e) => {
+        queueEvent(e);
+      });
+      engine = {
+        thread,
+        handle: async (method, params) => {
+          const r = await thread.handle(method, params);
+          // secrets may have changed (saved, signed in or out): the log learns the new values
+          if (method === 'saveSettings' || method === 'signIn' || method === 'signOut') refreshSecrets();
+          return r;
+        },
+        close: async () => {
+          stopEvents();
+          await thread.close(8000);
+        },
+      };
+      return engine;
+    } catch (err) {
+      engineError = `cannot open the KLIQ Audit database: ${(err as Error).message}`;
+      console.error(engineError);
+      return null;
+    }
+  })();
+  return starting;
 }
 
 /** Asks the page to show something (menus: Import, Settings, Shortcuts…). */
@@ -125,7 +140,7 @@ export function registerIpc(isTrusted: SenderCheck): void {
       throw new Error(`${KLIQ_IPC.call}: refused (untrusted sender)`);
     }
     subscribe(event.sender);
-    const e = getEngine();
+    const e = await getEngine();
     if (!e) return { id: 0, ok: false, error: { code: 'failed', message: engineError ?? 'the engine is not available' } };
     if (typeof method !== 'string') return { id: 0, ok: false, error: { code: 'bad-request', message: 'method must be a string' } };
     return e.handle(method, params);
@@ -135,17 +150,15 @@ export function registerIpc(isTrusted: SenderCheck): void {
     const url = new URL(request.url);
     const id = decodeURIComponent(url.hostname || url.pathname.replace(/^\/+/, ''));
     if (!/^[A-Za-z0-9_]+$/.test(id)) return new Response('bad photo id', { status: 400 });
-    const host = getEngine()?.host;
-    if (!host) return new Response(engineError ?? 'the engine is not available', { status: 503 });
-    // the same check as serve's /photo: the audited file or a 404/409/410 with its reason (engine/photo-file.ts)
-    const photo = await host.openPhoto(id).catch(() => null);
+    const e = await getEngine();
+    if (!e) return new Response(engineError ?? 'the engine is not available', { status: 503 });
+    // the same check as serve's /photo, in the engine thread: the audited file or a 404/409/410 with its reason
+    const head = request.method === 'HEAD';
+    const photo = await e.thread.openPhoto(id, { head }).catch(() => null);
     if (!photo) return new Response('cannot read the photo', { status: 500 });
     if (!photo.ok) return new Response(photo.message, { status: photo.status, headers: { 'Content-Type': 'text/plain; charset=utf-8' } });
-    if (request.method === 'HEAD') {
-      await photo.close();
-      return new Response(null, { status: 200, headers: { 'Content-Type': photo.mimeType } });
-    }
-    const body = Readable.toWeb(photo.stream()) as unknown as ReadableStream<Uint8Array>;
+    if (head) return new Response(null, { status: 200, headers: { 'Content-Type': photo.mimeType } });
+    const body = Readable.toWeb(photo.stream) as unknown as ReadableStream<Uint8Array>;
     return new Response(body, { status: 200, headers: { 'Content-Type': photo.mimeType, 'Content-Length': String(photo.size) } });
   });
 
