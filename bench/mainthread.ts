@@ -74,7 +74,15 @@ async function openEngine(root: string): Promise<BenchEngine> {
   const db = path.join(root, 'bench.db');
   const secrets = new MemorySecretStore();
   if (args.host === 'thread') {
-    const t = await EngineThread.start({ dbFile: db, settingsDir: root, secrets, host: 'desktop', user: 'bench', provider: 'cpu' });
+    const t = await EngineThread.start({
+      dbFile: db,
+      settingsDir: root,
+      secrets,
+      host: 'desktop',
+      user: 'bench',
+      provider: 'cpu',
+      onLog: (level, text) => err(`${level}: ${text}`),
+    });
     return {
       handle: (m, p) => t.handle(m, p),
       onEvent: (l) => void t.onEvent(l),

@@ -101,6 +101,20 @@ test('a database that cannot be opened: start() rejects with the reason', async 
   ).rejects.toThrow(/cannot open the database/);
 });
 
+test("the thread's console output reaches the host's onLog (the desktop app's log)", async () => {
+  const dir = tmpDir();
+  const lines: string[] = [];
+  const t = await EngineThread.start({
+    dbFile: path.join(dir, 'l.db'),
+    settingsDir: dir,
+    secrets: new MemorySecretStore(),
+    host: 'desktop',
+    onLog: (level, text) => lines.push(`${level} ${text}`),
+  });
+  await t.close();
+  expect(lines).toEqual([`info engine thread: database ${path.join(dir, 'l.db')} open, settings in ${dir}`, 'info engine thread: closed']);
+});
+
 test('after close, calls answer at once that the engine is not running', async () => {
   const dir = tmpDir();
   const t = await EngineThread.start({

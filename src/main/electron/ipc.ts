@@ -69,6 +69,8 @@ export function getEngine(): Promise<Engine | null> {
         secrets,
         onAllowWeak: (allowed) => (allowWeak = allowed),
         host: 'desktop',
+        // the engine's console lines: into the log (redacted) and the terminal
+        onLog: (level, text) => console[level === 'info' ? 'log' : level](`[engine] ${text}`),
       });
       const refreshSecrets = () =>
         void Promise.all(SECRET_NAMES.map((n) => secrets.get(n))).then(

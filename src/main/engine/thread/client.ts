@@ -38,6 +38,8 @@ export interface EngineThreadOptions {
   /** The settings' consent to weak secret storage, as the thread last reported it (read by an EncryptedFileSecretStore's allowWeak). */
   onAllowWeak?: (allowed: boolean) => void;
   host: 'desktop' | 'serve';
+  /** The thread's console output (default: this thread's console). */
+  onLog?: (level: 'info' | 'warn' | 'error', text: string) => void;
   user?: string;
   provider?: ProviderChoice;
   entry?: URL;
@@ -115,6 +117,10 @@ export class EngineThread {
         break;
       case 'secret':
         void this.answerSecret(m);
+        break;
+      case 'log':
+        if (this.o.onLog) this.o.onLog(m.level, m.text);
+        else console[m.level === 'info' ? 'log' : m.level](m.text);
         break;
       case 'photo-refused': {
         this.photos.get(m.id)?.resolve({ ok: false, status: m.status, message: m.message });

@@ -5,6 +5,7 @@
  * main process). Secrets stay with the host (safeStorage lives there): the SecretStore here asks for them.
  * Started by ./client.ts (EngineThread).
  */
+import { format } from 'node:util';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { EngineEvent } from '../../../shared/rpc';
 import type { SecretName } from '../../../shared/settings';
@@ -16,6 +17,11 @@ import type { FromThread, ThreadInit, ToThread } from './protocol';
 const port = parentPort!;
 const init = workerData as ThreadInit;
 const post = (m: FromThread, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
+
+// the engine's console output goes to the host, which writes it to its log (redacted there) and its console
+console.log = console.info = (...a: unknown[]) => post({ type: 'log', level: 'info', text: format(...a) });
+console.warn = (...a: unknown[]) => post({ type: 'log', level: 'warn', text: format(...a) });
+console.error = (...a: unknown[]) => post({ type: 'log', level: 'error', text: format(...a) });
 
 /** The host's SecretStore, asked over messages; status() answers from the last status the host sent. */
 class RemoteSecretStore implements SecretStore {
@@ -94,6 +100,7 @@ port.on('message', (m: ToThread) => {
       break;
     case 'close':
       void host.close({ timeoutMs: m.timeoutMs }).finally(() => {
+        console.log('engine thread: closed');
         post({ type: 'closed' });
         port.close();
       });
@@ -146,4 +153,5 @@ async function sendPhoto(id: number, observationId: string, head: boolean): Prom
   }
 }
 
+console.log(`engine thread: database ${init.dbFile} open, settings in ${init.settingsDir}`);
 post({ type: 'ready' });

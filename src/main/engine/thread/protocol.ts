@@ -39,4 +39,6 @@ export type FromThread =
       /** The settings' consent to weak storage (Linux without a keyring), for the host's store. */
       allowWeak: boolean;
     }
+  /** The thread's console output, for the host's log. */
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; text: string }
   | { type: 'closed' };
