@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { EngineThread } from '../src/main/engine/thread/client';
-import { MemorySecretStore } from '../src/main/engine/settings';
+import { EncryptedFileSecretStore, MemorySecretStore, SECRETS_FILE, type Encryptor } from '../src/main/engine/settings';
 import type { EngineEvent, ImportInfo } from '../src/shared/rpc';
 import { pathToFileURL } from 'node:url';
 import { GENERAL, ROOT, tmpDir } from './helpers';
@@ -113,6 +113,55 @@ test("the thread's console output reaches the host's onLog (the desktop app's lo
   });
   await t.close();
   expect(lines).toEqual([`info engine thread: database ${path.join(dir, 'l.db')} open, settings in ${dir}`, 'info engine thread: closed']);
+});
+
+test('Linux without a keyring (stand-in for safeStorage, basic_text): in memory until the page allows weak storage', async () => {
+  const dir = tmpDir();
+  // a stand-in for safeStorage: reversible "encryption" (base64 + marker) on the weak backend
+  const enc: Encryptor = {
+    isEncryptionAvailable: () => true,
+    selectedBackend: () => 'basic_text',
+    encryptString: (p) => Buffer.from(`weak:${Buffer.from(p).toString('base64')}`),
+    decryptString: (c) => Buffer.from(c.toString().slice(5), 'base64').toString(),
+  };
+  let allowWeak = false;
+  const store = new EncryptedFileSecretStore(dir, enc, () => allowWeak);
+  const t = await EngineThread.start({
+    dbFile: path.join(dir, 'k.db'),
+    settingsDir: dir,
+    secrets: store,
+    onAllowWeak: (a) => (allowWeak = a),
+    host: 'desktop',
+    onLog: () => undefined,
+  });
+  try {
+    const call = async <T>(method: string, params: unknown) => {
+      const r = await t.handle(method, params);
+      if (!r.ok) throw new Error(r.error.message);
+      return r.result as T;
+    };
+    type View = {
+      settings: Record<string, unknown>;
+      secrets: { apiKey: boolean };
+      secretStore: { kind: string; canAllowWeak: boolean; warning: string | null };
+    };
+    const v0 = await call<View>('settings', {});
+    const v1 = await call<View>('saveSettings', { settings: v0.settings, secrets: { apiKey: 'key_weak_0001' } });
+    expect(v1.secrets.apiKey).toBe(true);
+    expect(v1.secretStore).toMatchObject({ kind: 'memory', canAllowWeak: true });
+    expect(v1.secretStore.warning).toMatch(/No OS keyring was found/);
+    expect(fs.existsSync(path.join(dir, SECRETS_FILE))).toBe(false);
+    const v2 = await call<View>('allowWeakSecretStorage', {});
+    expect(v2.secretStore.kind).toBe('weak');
+    expect(v2.secrets.apiKey).toBe(true);
+    const file = fs.readFileSync(path.join(dir, SECRETS_FILE), 'utf8');
+    expect(file).not.toContain('key_weak_0001');
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'settings.json'), 'utf8')).secrets).toEqual({ allowWeakStorage: true });
+    // a restart of the app: the kept key is read back
+    expect(await new EncryptedFileSecretStore(dir, enc, () => true).get('apiKey')).toBe('key_weak_0001');
+  } finally {
+    await t.close();
+  }
 });
 
 test('after close, calls answer at once that the engine is not running', async () => {

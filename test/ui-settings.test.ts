@@ -21,6 +21,7 @@ const A: SeedTenant = {
   id: 't_alpha',
   apiKey: 'key_alpha_0123456789',
   users: [{ email: 'jane@alpha.test', password: 'pw-alpha' }],
+  clients: [{ id: 'cli_alpha', secret: 'secret-alpha-0123' }],
 };
 const B: SeedTenant = { id: 't_beta', apiKey: 'key_beta_0123456789' };
 
@@ -63,7 +64,7 @@ describe.skipIf(!hasChromium)('Settings screen', () => {
   });
 
   /** Each test starts from a fresh page on the Settings screen, with the sign-in method it needs. */
-  const fresh = async (method: 'apiKey' | 'password') => {
+  const fresh = async (method: 'apiKey' | 'password' | 'clientCredentials') => {
     await page.goto(served.url);
     await page.click('[data-testid=nav-settings]');
     await page.waitForSelector('[data-testid=settings-base-url]');
@@ -175,6 +176,25 @@ describe.skipIf(!hasChromium)('Settings screen', () => {
     expect(await test()).toMatchObject({ ok: 'true' });
     fs.mkdirSync(SHOTS, { recursive: true });
     await page.screenshot({ path: path.join(SHOTS, 'settings.png'), fullPage: true });
+  });
+
+  it('client credentials: a wrong secret is named at sign-in, the right one connects and is kept', async () => {
+    await fresh('clientCredentials');
+    await fill(`${api.url}/v1`, A.id);
+    await page.fill('[data-testid=settings-client-id]', 'cli_alpha');
+    await page.fill('[data-testid=settings-secret]', 'not-the-secret');
+    let r = await test();
+    expect(r).toMatchObject({ ok: 'false', failure: 'unauthorized' });
+    expect(r.text).toMatch(/Sign-in failed: The API refused the client id or client secret \(401\)/);
+    await page.fill('[data-testid=settings-secret]', 'secret-alpha-0123');
+    r = await test();
+    expect(r.text).toBe(`Connected to ${api.url}/v1 as client cli_alpha, tenant ${A.id}.`);
+    await page.click('[data-testid=settings-save]');
+    await page.waitForSelector('[data-testid=settings-saved]');
+    const text = fs.readFileSync(path.join(home, 'settings.json'), 'utf8');
+    expect(JSON.parse(text).auth).toEqual({ method: 'clientCredentials', clientId: 'cli_alpha' });
+    expect(text).not.toContain('secret-alpha-0123');
+    expect(await page.textContent('[data-testid=settings-secret-state]')).toMatch(/The client secret is kept/);
   });
 
   it('shows the provider really running after an import (serve --provider cpu wins over the setting)', async () => {
