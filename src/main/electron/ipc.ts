@@ -17,7 +17,7 @@ import type { EngineEvent, RpcResponse, ShellCommand } from '../../shared/rpc';
 import { SECRET_NAMES } from '../../shared/settings';
 import { EngineThread } from '../engine/thread/client';
 import { DB_FILE_NAME, userDataDir } from '../engine/paths';
-import { EncryptedFileSecretStore } from '../engine/settings';
+import { EncryptedFileSecretStore, type SecretStore } from '../engine/settings';
 import { safeStorageEncryptor } from './safe-storage';
 import { watchBatchNotification } from './notify';
 import { boundedShutdown } from './shutdown';
@@ -43,6 +43,7 @@ const subscribers = new Set<WebContents>();
 let log: RotatingLog | null = null;
 /** Secret values the log takes out of every line (refreshed when the settings change). */
 let knownSecrets: (string | null)[] = [];
+let refreshSecrets = (): void => undefined;
 
 /** Where the shell writes its log; set once by app.ts. */
 export function setShellLog(l: RotatingLog): void {
@@ -62,7 +63,22 @@ export function getEngine(): Promise<Engine | null> {
     try {
       const userData = userDataDir();
       let allowWeak = false;
-      const secrets = new EncryptedFileSecretStore(userData, safeStorageEncryptor(), () => allowWeak);
+      const store = new EncryptedFileSecretStore(userData, safeStorageEncryptor(), () => allowWeak);
+      // every change (a save, a sign-in, a refresh token rotated by sync) refreshes the values the log redacts
+      const secrets: SecretStore & { flush(): Promise<void> } = {
+        get: (n) => store.get(n),
+        set: async (n, v) => {
+          knownSecrets = [...knownSecrets, v];
+          await store.set(n, v);
+          refreshSecrets();
+        },
+        delete: async (n) => {
+          await store.delete(n);
+          refreshSecrets();
+        },
+        flush: () => store.flush(),
+        status: () => store.status(),
+      };
       const thread = await EngineThread.start({
         dbFile: path.join(userData, DB_FILE_NAME),
         settingsDir: userData,
@@ -72,8 +88,8 @@ export function getEngine(): Promise<Engine | null> {
         // the engine's console lines: into the log (redacted) and the terminal
         onLog: (level, text) => console[level === 'info' ? 'log' : level](`[engine] ${text}`),
       });
-      const refreshSecrets = () =>
-        void Promise.all(SECRET_NAMES.map((n) => secrets.get(n))).then(
+      refreshSecrets = () =>
+        void Promise.all(SECRET_NAMES.map((n) => store.get(n))).then(
           (v) => (knownSecrets = v),
           () => undefined,
         );
@@ -83,12 +99,7 @@ export function getEngine(): Promise<Engine | null> {
       });
       engine = {
         thread,
-        handle: async (method, params) => {
-          const r = await thread.handle(method, params);
-          // secrets may have changed (saved, signed in or out): the log learns the new values
-          if (method === 'saveSettings' || method === 'signIn' || method === 'signOut') refreshSecrets();
-          return r;
-        },
+        handle: (method, params) => thread.handle(method, params),
         close: async () => {
           stopEvents();
           await thread.close(8000);
