@@ -50,6 +50,8 @@ export default defineConfig({
           index: r('./src/main/index.ts'),
           worker: r('./src/main/engine/inference/worker.ts'),
           'ocr-worker': r('./src/main/engine/retail/ocr-worker.ts'),
+          // the engine's own thread (engine/thread/entry.ts): the Electron main thread only relays to it
+          'engine-thread': r('./src/main/engine/thread/entry.ts'),
         },
         output: {
           entryFileNames: '[name].js',

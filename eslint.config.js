@@ -159,7 +159,7 @@ export default defineConfig(
   },
   {
     // Engine services: never the host or the handlers above them.
-    files: ['src/main/engine/{audit,review,imports,watcher,buildings}.ts', 'src/main/engine/{imports,sync,export,retail}/**'],
+    files: ['src/main/engine/{audit,review,imports,watcher,buildings}.ts', 'src/main/engine/{imports,sync,export,retail,settings}/**'],
     rules: {
       'no-restricted-imports': restrict(ELECTRON, MAIN_LAYERS, {
         patterns: [

@@ -4,7 +4,7 @@ import zlib from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runAudit } from '../src/main/engine/audit';
 import { openDb } from '../src/main/engine/db';
-import { scanPaths } from '../src/main/engine/ingest/scan';
+import { scanPaths, scanPathsAsync } from '../src/main/engine/ingest/scan';
 import type { AuditReport } from '../src/shared/domain';
 import { GENERAL, tmpDir } from './helpers';
 
@@ -110,5 +110,13 @@ describe('bad input: each photo fails with a clear error, the batch goes on', ()
     expect(skipped).toEqual([{ path: path.join(dir, 'broken-folder-link'), reason: expect.stringMatching(/^broken link: ENOENT/) }]);
     expect(files.filter((f) => f.endsWith('person.jpg'))).toHaveLength(1);
     expect(files).toHaveLength(11);
+  });
+
+  it('the asynchronous scan (used by audits) finds exactly what the synchronous one finds, in the same order', async () => {
+    const sync = scanPaths([dir, path.join(dir, 'sub dir ü', 'person.jpg')]);
+    const async_ = await scanPathsAsync([dir, path.join(dir, 'sub dir ü', 'person.jpg')]);
+    expect(async_).toEqual(sync);
+    expect(async_.files).toHaveLength(11);
+    await expect(scanPathsAsync([path.join(dir, 'no-such-folder')])).rejects.toThrow(/no-such-folder: no such file or folder/);
   });
 });

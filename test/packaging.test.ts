@@ -144,6 +144,7 @@ describe('electron-builder --dir, linux x64, stand-in Electron', () => {
         'package.json',
         'out/main/index.js',
         'out/main/worker.js',
+        'out/main/engine-thread.js',
         'out/preload/index.cjs',
         'out/renderer/index.html',
         'out/renderer/favicon.svg',

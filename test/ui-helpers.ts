@@ -23,7 +23,14 @@ export const CHROMIUM_ARGS = [
 const CLI = path.join(ROOT, 'bin', 'kliq-audit.mjs');
 
 /** What `npm run build` (electron-vite) writes; a missing one means out/ is absent or older than the sources' layout. */
-const BUILD_OUTPUTS = ['main/index.js', 'main/worker.js', 'preload/index.cjs', 'renderer/index.html', 'renderer/favicon.svg'];
+const BUILD_OUTPUTS = [
+  'main/index.js',
+  'main/worker.js',
+  'main/engine-thread.js',
+  'preload/index.cjs',
+  'renderer/index.html',
+  'renderer/favicon.svg',
+];
 
 /**
  * Builds main, preload and renderer (electron-vite) when one of its outputs is missing. Test files run

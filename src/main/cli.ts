@@ -284,7 +284,7 @@ interface ServeCliOptions {
   db: string;
   port: number;
   user: string;
-  provider: ProviderChoice;
+  provider?: ProviderChoice;
   newToken: boolean;
   api?: string;
   tenant?: string;
@@ -295,7 +295,8 @@ async function serveCommand(o: ServeCliOptions): Promise<number> {
   const host = EngineHost.open(o.db, {
     user: o.user,
     provider: o.provider,
-    sync: sync && { target: sync.target, credentials: { apiKey: sync.apiKey } },
+    // without --api, the settings' sync (Settings screen)
+    sync: sync ? { target: sync.target, credentials: { apiKey: sync.apiKey } } : undefined,
   }).start();
   if (sync) err(`syncing in the background to tenant ${sync.target.tenantId} at ${sync.target.baseUrl}`);
   const served = await serve({ host, rendererDir: path.join(projectRoot(), 'out', 'renderer'), port: o.port, newToken: o.newToken });
@@ -394,7 +395,9 @@ export function buildProgram(setExit: (code: number) => void): Command {
       0,
     )
     .option('--user <name>', 'who the corrections are recorded as', currentUser())
-    .addOption(new Option('--provider <name>', 'execution provider for imports').choices(PROVIDER_CHOICES).default(AUDIT_DEFAULTS.provider))
+    .addOption(
+      new Option('--provider <name>', "execution provider for imports (default: the Settings screen's, auto)").choices(PROVIDER_CHOICES),
+    )
     .option('--new-token', 'replace the token kept in the database (pages opened with the old URL stop working)', false)
     .option('--api <url>', 'sync to this KLIQ API in the background while the auditor works (key from KLIQ_API_KEY)')
     .option('--tenant <id>', 'with --api: tenant id (or KLIQ_TENANT)')

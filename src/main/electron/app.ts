@@ -4,10 +4,28 @@
  * preload, strict CSP (src/renderer/index.html), no window.open, no navigation away from the app page,
  * no <webview>, every permission request denied, IPC senders checked.
  */
+import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { app, BrowserWindow, net, protocol, session, type IpcMainInvokeEvent, type WebContents } from 'electron';
+import {
+  app,
+  BrowserWindow,
+  dialog,
+  Menu,
+  net,
+  protocol,
+  screen,
+  session,
+  shell,
+  type IpcMainInvokeEvent,
+  type WebContents,
+} from 'electron';
 import { PHOTO_SCHEME } from '../../shared/ipc';
-import { registerIpc } from './ipc';
+import { userDataDir } from '../engine/paths';
+import { getEngine, registerIpc, secretValues, sendShellCommand, setShellLog } from './ipc';
+import { foldersFromArgv } from './argv';
+import { RotatingLog, teeConsole } from './log';
+import { menuTemplate } from './menu';
+import { clampBounds, readWindowState, windowStateFile, WINDOW_DEFAULTS, writeWindowState } from './window-state';
 import { APP_SCHEME, appFileFor, isAppUrl, preloadPath, resolveRendererTarget, type RendererTarget } from './security';
 
 // Custom schemes must be declared before `ready`, once. standard: parsed like http; secure: not mixed
@@ -48,11 +66,16 @@ export function isTrustedSender(event: IpcMainInvokeEvent): boolean {
 }
 
 export function createMainWindow(): BrowserWindow {
+  // the size and place it had, kept on a display that still exists
+  const stateFile = windowStateFile(userDataDir());
+  const saved = readWindowState(stateFile);
+  const primary = screen.getPrimaryDisplay();
+  const areas = [primary, ...screen.getAllDisplays().filter((d) => d.id !== primary.id)].map((d) => d.workArea);
+  const bounds = clampBounds(saved, areas);
   const win = new BrowserWindow({
-    width: 1280,
-    height: 800,
-    minWidth: 800,
-    minHeight: 600,
+    ...bounds,
+    minWidth: WINDOW_DEFAULTS.minWidth,
+    minHeight: WINDOW_DEFAULTS.minHeight,
     title: 'KLIQ Audit',
     show: false,
     autoHideMenuBar: true,
@@ -68,6 +91,14 @@ export function createMainWindow(): BrowserWindow {
       webviewTag: false,
       spellcheck: false,
     },
+  });
+  if (saved?.maximized) win.maximize();
+  win.on('close', () => {
+    try {
+      writeWindowState(stateFile, { ...win.getNormalBounds(), maximized: win.isMaximized() });
+    } catch (err) {
+      console.warn('cannot keep the window state:', err);
+    }
   });
   mainWindow = win;
   win.once('ready-to-show', () => win.show());
@@ -87,20 +118,80 @@ function hardenDefaultSession(): void {
   session.defaultSession.setPermissionCheckHandler(() => false);
 }
 
+/** Imports folders (a folder picker, a second launch, the first launch's command line) and shows the Import screen. */
+async function importPaths(paths: string[]): Promise<void> {
+  if (!paths.length) return;
+  const e = await getEngine();
+  if (!e) return;
+  const r = await e.handle('startImport', { paths });
+  if (!r.ok) dialog.showErrorBox('Cannot import', r.error.message);
+  sendShellCommand('show-import');
+}
+
+async function pickFolders(title: string, multi: boolean): Promise<string[]> {
+  const opts = { title, properties: ['openDirectory', ...(multi ? (['multiSelections'] as const) : [])] } as Electron.OpenDialogOptions;
+  const r = mainWindow ? await dialog.showOpenDialog(mainWindow, opts) : await dialog.showOpenDialog(opts);
+  return r.canceled ? [] : r.filePaths;
+}
+
+function installMenu(logDir: string): void {
+  const template = menuTemplate(
+    {
+      importFolder: () => void pickFolders('Import photo folders', true).then(importPaths),
+      watchFolder: () =>
+        void pickFolders('Watch a folder: new photos put in it are audited', false).then(async ([folder]) => {
+          if (!folder) return;
+          const r = await (await getEngine())?.handle('addImportFolder', { path: folder });
+          if (r && !r.ok) dialog.showErrorBox('Cannot watch this folder', r.error.message);
+          sendShellCommand('show-import');
+        }),
+      exportData: () => sendShellCommand('show-export'),
+      openSettings: () => sendShellCommand('show-settings'),
+      showShortcuts: () => sendShellCommand('show-shortcuts'),
+      openLogsFolder: () => void shell.openPath(logDir),
+      about: () =>
+        void dialog.showMessageBox({
+          type: 'info',
+          title: 'About KLIQ Audit',
+          message: `KLIQ Audit ${app.getVersion()}`,
+          detail: [
+            `Electron ${process.versions.electron}, Chromium ${process.versions.chrome}, Node ${process.versions.node}`,
+            `Data: ${userDataDir()}`,
+            `Logs: ${logDir}`,
+          ].join('\n'),
+        }),
+      quit: () => app.quit(),
+    },
+    process.platform,
+    { dev: !app.isPackaged },
+  );
+  Menu.setApplicationMenu(Menu.buildFromTemplate(template));
+}
+
 /** Boots the desktop app. Called once from src/main/index.ts, before `ready`. */
 export function startApp(): void {
   // Sandbox every renderer, whatever its webPreferences say.
   app.enableSandbox();
 
+  // One instance: a second launch hands its folders (argv, from its working directory) to this one and ends.
   if (!app.requestSingleInstanceLock()) {
     app.quit();
     return;
   }
-  app.on('second-instance', () => {
-    if (!mainWindow) return;
-    if (mainWindow.isMinimized()) mainWindow.restore();
-    mainWindow.focus();
+  app.on('second-instance', (_event, argv, workingDirectory) => {
+    if (mainWindow) {
+      if (mainWindow.isMinimized()) mainWindow.restore();
+      mainWindow.focus();
+    }
+    void importPaths(foldersFromArgv(argv, workingDirectory, { isPackaged: app.isPackaged, appPath: app.getAppPath() }));
   });
+
+  // the log: <userData>/logs/kliq-audit.log, rotated, secrets redacted
+  const logDir = path.join(userDataDir(), 'logs');
+  const log = new RotatingLog(logDir, { secrets: secretValues });
+  teeConsole(log);
+  setShellLog(log);
+  log.info(`KLIQ Audit ${app.getVersion()} starting (Electron ${process.versions.electron}, ${process.platform}-${process.arch})`);
 
   app.on('web-contents-created', (_event, contents) => hardenWebContents(contents));
 
@@ -118,7 +209,11 @@ export function startApp(): void {
         return file ? net.fetch(pathToFileURL(file).href) : new Response('not found', { status: 404 });
       });
       registerIpc(isTrustedSender);
-      createMainWindow();
+      installMenu(logDir);
+      const win = createMainWindow();
+      // folders given on the first launch's command line
+      const first = foldersFromArgv(process.argv, process.cwd(), { isPackaged: app.isPackaged, appPath: app.getAppPath() });
+      if (first.length) win.webContents.once('did-finish-load', () => void importPaths(first));
       app.on('activate', () => {
         if (BrowserWindow.getAllWindows().length === 0) createMainWindow();
       });

@@ -5,15 +5,23 @@
  * - `kliq:events` (send): EngineEvent[] batches, at most every 150 ms, to the windows that called.
  * - `kliq-photo://<observationId>`: a photo's original file for <img> (the page applies EXIF orientation),
  *   only while it is the file that was audited (EngineHost.openPhoto: 409 changed, 410 gone).
+ * The engine runs in its own worker thread (engine/thread: EngineThread), so that none of its synchronous
+ * work (SQLite commits) runs on this, the main, thread: handlers here only relay.
  * Handlers stay thin; real work belongs to the engine (src/main/engine), not here.
  */
+import path from 'node:path';
 import { Readable } from 'node:stream';
-import { app, ipcMain, protocol, type IpcMainInvokeEvent, type WebContents } from 'electron';
+import { app, ipcMain, Notification, protocol, type IpcMainInvokeEvent, type WebContents } from 'electron';
 import { KLIQ_IPC, PHOTO_SCHEME } from '../../shared/ipc';
-import type { EngineEvent, RpcResponse } from '../../shared/rpc';
-import { createRpcHandler } from '../engine/rpc';
-import { EngineHost } from '../engine/host';
-import { defaultDbPath } from '../engine/paths';
+import type { EngineEvent, RpcResponse, ShellCommand } from '../../shared/rpc';
+import { SECRET_NAMES } from '../../shared/settings';
+import { EngineThread } from '../engine/thread/client';
+import { DB_FILE_NAME, userDataDir } from '../engine/paths';
+import { EncryptedFileSecretStore, type SecretStore } from '../engine/settings';
+import { safeStorageEncryptor } from './safe-storage';
+import { watchBatchNotification } from './notify';
+import { boundedShutdown } from './shutdown';
+import type { RotatingLog } from './log';
 
 /** Decides whether an invoke comes from our own window showing our own page. */
 export type SenderCheck = (event: IpcMainInvokeEvent) => boolean;
@@ -22,34 +30,95 @@ const EVENT_INTERVAL_MS = 150;
 const EVENT_BATCH_MAX = 200;
 
 interface Engine {
-  host: EngineHost;
+  thread: EngineThread;
   handle: (method: string, params: unknown) => Promise<RpcResponse>;
   close(): Promise<void>;
 }
 
 let engine: Engine | null = null;
+let starting: Promise<Engine | null> | null = null;
 let engineError: string | null = null;
 const subscribers = new Set<WebContents>();
 
-/** Opens the user-data database and the engine once, on first use; a failure is reported to every call. */
-function getEngine(): Engine | null {
-  if (engine || engineError) return engine;
-  try {
-    const host = EngineHost.open(defaultDbPath()).start();
-    const stopEvents = host.onEvent(queueEvent);
-    engine = {
-      host,
-      handle: createRpcHandler(host),
-      close: async () => {
-        stopEvents();
-        await host.close({ timeoutMs: 5000 });
-      },
-    };
-  } catch (err) {
-    engineError = `cannot open the KLIQ Audit database: ${(err as Error).message}`;
-    console.error(engineError);
-  }
-  return engine;
+let log: RotatingLog | null = null;
+/** Secret values the log takes out of every line (refreshed when the settings change). */
+let knownSecrets: (string | null)[] = [];
+let refreshSecrets = (): void => undefined;
+
+/** Where the shell writes its log; set once by app.ts. */
+export function setShellLog(l: RotatingLog): void {
+  log = l;
+}
+export function secretValues(): (string | null)[] {
+  return knownSecrets;
+}
+
+/**
+ * Opens the user-data database and the engine once, on first use; a failure is reported to every call.
+ * Settings: settings.json in the user-data folder; secrets: encrypted with safeStorage (OS keychain) in
+ * secrets.enc.json beside it, in memory only on Linux without a keyring until the auditor allows weak storage.
+ */
+export function getEngine(): Promise<Engine | null> {
+  starting ??= (async () => {
+    try {
+      const userData = userDataDir();
+      let allowWeak = false;
+      const store = new EncryptedFileSecretStore(userData, safeStorageEncryptor(), () => allowWeak);
+      // every change (a save, a sign-in, a refresh token rotated by sync) refreshes the values the log redacts
+      const secrets: SecretStore & { flush(): Promise<void> } = {
+        get: (n) => store.get(n),
+        set: async (n, v) => {
+          knownSecrets = [...knownSecrets, v];
+          await store.set(n, v);
+          refreshSecrets();
+        },
+        delete: async (n) => {
+          await store.delete(n);
+          refreshSecrets();
+        },
+        flush: () => store.flush(),
+        status: () => store.status(),
+      };
+      const thread = await EngineThread.start({
+        dbFile: path.join(userData, DB_FILE_NAME),
+        settingsDir: userData,
+        secrets,
+        onAllowWeak: (allowed) => (allowWeak = allowed),
+        host: 'desktop',
+        // the engine's console lines: into the log (redacted) and the terminal
+        onLog: (level, text) => console[level === 'info' ? 'log' : level](`[engine] ${text}`),
+      });
+      refreshSecrets = () =>
+        void Promise.all(SECRET_NAMES.map((n) => store.get(n))).then(
+          (v) => (knownSecrets = v),
+          () => undefined,
+        );
+      refreshSecrets();
+      const stopEvents = thread.onEvent((e) => {
+        queueEvent(e);
+      });
+      engine = {
+        thread,
+        handle: (method, params) => thread.handle(method, params),
+        close: async () => {
+          stopEvents();
+          await thread.close(8000);
+        },
+      };
+      return engine;
+    } catch (err) {
+      engineError = `cannot open the KLIQ Audit database: ${(err as Error).message}`;
+      console.error(engineError);
+      return null;
+    }
+  })();
+  return starting;
+}
+
+/** Asks the page to show something (menus: Import, Settings, Shortcuts…). */
+export function sendShellCommand(command: ShellCommand): void {
+  queueEvent({ type: 'shell', command });
+  flushEvents();
 }
 
 let pending: EngineEvent[] = [];
@@ -64,6 +133,8 @@ function flushEvents(): void {
 }
 
 function queueEvent(e: EngineEvent): void {
+  const note = watchBatchNotification(e as { type: string });
+  if (note && Notification.isSupported()) new Notification({ title: note.title, body: note.body }).show();
   pending.push(e);
   if (pending.length >= EVENT_BATCH_MAX) flushEvents();
   else timer ??= setTimeout(flushEvents, EVENT_INTERVAL_MS);
@@ -82,7 +153,7 @@ export function registerIpc(isTrusted: SenderCheck): void {
       throw new Error(`${KLIQ_IPC.call}: refused (untrusted sender)`);
     }
     subscribe(event.sender);
-    const e = getEngine();
+    const e = await getEngine();
     if (!e) return { id: 0, ok: false, error: { code: 'failed', message: engineError ?? 'the engine is not available' } };
     if (typeof method !== 'string') return { id: 0, ok: false, error: { code: 'bad-request', message: 'method must be a string' } };
     return e.handle(method, params);
@@ -92,27 +163,32 @@ export function registerIpc(isTrusted: SenderCheck): void {
     const url = new URL(request.url);
     const id = decodeURIComponent(url.hostname || url.pathname.replace(/^\/+/, ''));
     if (!/^[A-Za-z0-9_]+$/.test(id)) return new Response('bad photo id', { status: 400 });
-    const host = getEngine()?.host;
-    if (!host) return new Response(engineError ?? 'the engine is not available', { status: 503 });
-    // the same check as serve's /photo: the audited file or a 404/409/410 with its reason (engine/photo-file.ts)
-    const photo = await host.openPhoto(id).catch(() => null);
+    const e = await getEngine();
+    if (!e) return new Response(engineError ?? 'the engine is not available', { status: 503 });
+    // the same check as serve's /photo, in the engine thread: the audited file or a 404/409/410 with its reason
+    const head = request.method === 'HEAD';
+    const photo = await e.thread.openPhoto(id, { head }).catch(() => null);
     if (!photo) return new Response('cannot read the photo', { status: 500 });
     if (!photo.ok) return new Response(photo.message, { status: photo.status, headers: { 'Content-Type': 'text/plain; charset=utf-8' } });
-    if (request.method === 'HEAD') {
-      await photo.close();
-      return new Response(null, { status: 200, headers: { 'Content-Type': photo.mimeType } });
-    }
-    const body = Readable.toWeb(photo.stream()) as unknown as ReadableStream<Uint8Array>;
+    if (head) return new Response(null, { status: 200, headers: { 'Content-Type': photo.mimeType } });
+    const body = Readable.toWeb(photo.stream) as unknown as ReadableStream<Uint8Array>;
     return new Response(body, { status: 200, headers: { 'Content-Type': photo.mimeType, 'Content-Length': String(photo.size) } });
   });
 
-  // Quitting waits (at most 5 s) for the photos in flight to be written, then closes the database.
+  // Quitting waits (bounded: 10 s) for the photos in flight to be written and the sync requests in
+  // progress to end (EngineHost.close stops each service with its own bound), then closes the database.
   app.on('before-quit', (event) => {
     const e = engine;
     if (!e) return;
     event.preventDefault();
     engine = null;
-    void e.close().finally(() => app.quit());
+    void boundedShutdown([{ name: 'engine (imports, sync, database)', run: () => e.close() }], 10_000)
+      .then((r) => {
+        if (r.timedOut.length) log?.warn(`quit: gave up waiting for ${r.timedOut.join(', ')} after 10 s`);
+        for (const f of r.failed) log?.error(`quit: ${f.name} failed: ${f.error}`);
+        if (!r.timedOut.length && !r.failed.length) log?.info('quit: everything written and closed');
+      })
+      .finally(() => app.quit());
   });
 }
 

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
-import { scanPaths } from './ingest/scan';
+import { scanPathsAsync } from './ingest/scan';
 import { DbWriteError } from './errors';
 import {
   preparePhotoTensor,
@@ -127,7 +127,7 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport & { timi
   const prefetch = Math.max(1, opts.prefetch ?? defaults.prefetch);
   setDecodeThreads(opts.decodeThreads ?? defaults.decodeThreads);
 
-  const { files, skipped } = scanPaths(opts.paths);
+  const { files, skipped } = await scanPathsAsync(opts.paths);
   emit({ type: 'scan', files: files.length, skipped });
 
   const model: ResolvedModel = await resolveModel(opts.model, { log: opts.modelLog });

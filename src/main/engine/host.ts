@@ -15,8 +15,11 @@ import { currentUser } from './paths';
 import { PhotoFiles, type PhotoPixels, type PhotoRefused } from './photo-file';
 import type { EngineService } from './service';
 import type { EngineEvent } from '../../shared/rpc';
-import type { ProviderChoice } from '../../shared/domain';
+import type { AuditEvent, ProviderChoice } from '../../shared/domain';
 import { SyncService, type SyncConfig } from './sync/service';
+import { MemorySecretStore, SettingsService, secretsFromEnv, type SettingsServiceOptions } from './settings';
+import { userDataDir } from './paths';
+import { WalCheckpointer } from './db/checkpoint';
 
 export interface HostOptions {
   /** Who makes the edits (corrections.who). */
@@ -25,10 +28,12 @@ export interface HostOptions {
   modelLabels?: string[];
   /** Execution provider for imports started from the UI. */
   provider?: ProviderChoice;
-  /** The KLIQ API to sync to in the background (serve --api, the desktop app's settings); none: items wait in the outbox. */
+  /** The KLIQ API to sync to in the background given on the command line (serve --api); else the settings' (Settings screen). */
   sync?: SyncConfig | null;
   /** The watched import folders (timings; tests shorten them). */
   watch?: Omit<WatchServiceOptions, 'provider'>;
+  /** Settings file folder and secret store (default: the user-data folder, secrets from the environment, in memory). */
+  settings?: Partial<SettingsServiceOptions>;
 }
 
 export class EngineHost {
@@ -38,9 +43,12 @@ export class EngineHost {
   readonly buildings: BuildingService;
   readonly exports: ExportManager;
   readonly watch: WatchService;
+  readonly settings: SettingsService;
   private readonly services: EngineService[];
   private readonly listeners = new Set<(e: EngineEvent) => void>();
   private readonly photos: PhotoFiles;
+  /** WAL checkpoints in a worker thread, so that no commit on this thread pays for one (db/checkpoint.ts). */
+  readonly checkpoints: WalCheckpointer;
   private state: 'open' | 'started' | 'closed' = 'open';
 
   /** Opens the database file (created and migrated when needed) and builds the host on it; close() closes it. */
@@ -51,7 +59,14 @@ export class EngineHost {
       const labels = opts.modelLabels ?? manifest.models.find((m) => m.name === manifest.default)?.labels ?? [];
       return new EngineHost(
         db,
-        { user: opts.user ?? currentUser(), provider: opts.provider, modelLabels: labels, sync: opts.sync, watch: opts.watch },
+        {
+          user: opts.user ?? currentUser(),
+          provider: opts.provider,
+          modelLabels: labels,
+          sync: opts.sync,
+          watch: opts.watch,
+          settings: opts.settings,
+        },
         { ownsDb: true },
       );
     } catch (err) {
@@ -65,7 +80,17 @@ export class EngineHost {
     opts: HostOptions,
     private readonly own: { ownsDb?: boolean } = {},
   ) {
+    this.settings = new SettingsService({
+      dir: userDataDir(),
+      secrets: new MemorySecretStore(secretsFromEnv()),
+      host: 'serve',
+      providerOverride: opts.provider,
+      ...opts.settings,
+    });
     const emit = (e: EngineEvent) => {
+      // the provider really running, from any audit of this host (imports, watched folders)
+      const audit = (e as { event?: AuditEvent }).event;
+      if (audit?.type === 'model') this.settings.noteAuditEvent(audit);
       for (const l of this.listeners) l(e);
       // what was just written (an edit, a photo audited) goes to the KLIQ API soon
       if (e.type === 'changed' || ((e.type === 'import' || e.type === 'watch') && e.event.type === 'photo')) this.sync?.nudge();
@@ -75,19 +100,36 @@ export class EngineHost {
       modelLabels: opts.modelLabels,
       onChanged: (ids) => emit({ type: 'changed', observationIds: ids }),
     });
-    this.imports = new ImportManager(db, emit, { provider: opts.provider });
-    this.sync = new SyncService(db, opts.sync ?? null, (status) => emit({ type: 'sync', status }));
+    const settings = this.settings;
+    const provider = {
+      get provider() {
+        return settings.provider();
+      },
+    };
+    this.imports = new ImportManager(db, emit, provider);
+    // sync: to the API given on the command line, else to the one in the settings (read again when they change)
+    this.sync = new SyncService(db, opts.sync !== undefined ? opts.sync : () => settings.syncConfig(), (status) =>
+      emit({ type: 'sync', status }),
+    );
+    if (opts.sync === undefined) settings.onChange(() => void this.sync.reconfigure());
     this.buildings = new BuildingService(db, { user: opts.user, onChanged: (ids) => emit({ type: 'changed', observationIds: ids }) });
     this.exports = new ExportManager(db, emit);
-    this.watch = new WatchService(db, emit, { ...opts.watch, provider: opts.provider });
+    this.watch = new WatchService(db, emit, {
+      ...opts.watch,
+      get provider() {
+        return settings.provider();
+      },
+    });
     // on close each gets the same bounded time: imports, exports and the watcher write their last results, sync ends its requests
     this.services = [this.sync, this.imports, this.exports, this.watch];
     this.photos = new PhotoFiles(db);
+    this.checkpoints = new WalCheckpointer(db);
   }
 
   /** Starts the long-lived services. */
   start(): this {
     if (this.state !== 'open') return this;
+    if (this.own.ownsDb) this.checkpoints.start();
     for (const s of this.services) s.start();
     this.state = 'started';
     return this;
@@ -103,6 +145,7 @@ export class EngineHost {
     const timeoutMs = opts.timeoutMs ?? 5000;
     await Promise.all([...this.services].reverse().map((s) => s.stop(timeoutMs)));
     this.listeners.clear();
+    await this.checkpoints.stop(timeoutMs);
     if (this.own.ownsDb) this.db.close();
   }
 

@@ -26,7 +26,15 @@ export class ImportManager implements EngineService {
     this.folders = new FolderStore(db);
   }
 
-  startImport(p: { paths: string[]; location?: string; visit?: string; model?: string; tiles?: TilesOption }): { importId: string } {
+  startImport(p: {
+    paths: string[];
+    location?: string;
+    visit?: string;
+    model?: string;
+    tiles?: TilesOption;
+    /** Detections below it are not kept (default: the audit's). */
+    confThreshold?: number;
+  }): { importId: string } {
     for (const f of p.paths)
       if (!fs.existsSync(f))
         throw new PathNotFoundError(`${f}: no such file or folder (the path is read on the machine running the engine)`);

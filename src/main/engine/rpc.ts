@@ -8,6 +8,7 @@ import {
   buildingMethods,
   exportMethods,
   methods,
+  settingsMethods,
   type MethodName,
   type ParsedParams,
   type Result,
@@ -33,7 +34,7 @@ export function handlersFor(host: EngineHost): Handlers {
     deleteDetection: (p) => r.deleteDetection(p),
     restoreDetection: (p) => r.restoreDetection(p),
     setReview: (p) => r.setReview(p),
-    startImport: (p) => i.startImport(p),
+    startImport: (p) => i.startImport(host.settings.importDefaults(p)),
     cancelImport: (p) => i.cancel(p.importId),
     imports: () => i.list(),
     importFolders: () => host.watch.list(),
@@ -58,6 +59,7 @@ export function handlersFor(host: EngineHost): Handlers {
     planogram: (p) => r.retail.catalog.planogram(p.location),
     setPlanogram: (p) => r.retail.catalog.setPlanogram(p.location, p.rows),
     compliance: (p) => r.compliance(p),
+    ...settingsHandlers(host),
     ...buildingHandlers(host),
     ...exportHandlers(host),
   };
@@ -84,6 +86,18 @@ function exportHandlers(host: EngineHost): HandlersOf<typeof exportMethods> {
     cancelExport: (p) => e.cancel(p.exportId),
     exports: () => e.list(),
     checkExportDir: (p) => e.check(p),
+  };
+}
+
+function settingsHandlers(host: EngineHost): Pick<Handlers, keyof typeof settingsMethods> {
+  const s = host.settings;
+  return {
+    settings: () => s.view(),
+    saveSettings: (p) => s.save(p.settings, p.secrets),
+    testConnection: (p) => s.test({ api: p.api, auth: p.auth }, p.secret),
+    signIn: (p) => s.signIn(p),
+    signOut: () => s.signOut(),
+    allowWeakSecretStorage: () => s.allowWeakStorage(),
   };
 }
 

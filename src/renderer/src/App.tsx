@@ -3,7 +3,7 @@
  * the connection state, and file drops (desktop only: a browser cannot tell a dropped file's path).
  */
 import { useCallback, useEffect, useRef, useState, type DragEvent } from 'react';
-import { useConnectionState } from './api';
+import { errorMessage, useApi, useConnectionState, useEngineEvents } from './api';
 import { DEFAULT_QUERY, type QueueQuery } from './queue';
 import { ReviewScreen, type ReviewStart } from './review/ReviewScreen';
 import { ImportScreen } from './screens/ImportScreen';
@@ -14,7 +14,9 @@ import { SyncBadge } from './sync/SyncBadge';
 import { useSyncStatus } from './sync/useSyncStatus';
 import { BuildingsScreen } from './screens/BuildingsScreen';
 
-type Screen = 'import' | 'queue' | 'review' | 'summary' | 'buildings' | 'sync';
+import { SettingsScreen } from './screens/SettingsScreen';
+
+type Screen = 'import' | 'queue' | 'review' | 'summary' | 'buildings' | 'sync' | 'settings';
 const SCREENS: { key: Screen; label: string }[] = [
   { key: 'import', label: 'Import' },
   { key: 'queue', label: 'Queue' },
@@ -22,6 +24,7 @@ const SCREENS: { key: Screen; label: string }[] = [
   { key: 'summary', label: 'Summary' },
   { key: 'buildings', label: 'Buildings' },
   { key: 'sync', label: 'Sync' },
+  { key: 'settings', label: 'Settings' },
 ];
 
 export function App() {
@@ -33,6 +36,7 @@ export function App() {
   const [dropNote, setDropNote] = useState<string | null>(null);
   const connection = useConnectionState();
   const syncStatus = useSyncStatus();
+  const api = useApi();
   const resume = useRef<ReviewStart | null>(null);
   const screenRef = useRef(screen);
   screenRef.current = screen;
@@ -56,11 +60,11 @@ export function App() {
     setScreen(next);
   }, []);
 
-  // Alt+1…6 switch screens from anywhere
+  // Alt+1…7 switch screens from anywhere
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (!e.altKey || e.ctrlKey || e.metaKey) return;
-      const i = ['1', '2', '3', '4', '5', '6'].indexOf(e.key);
+      const i = ['1', '2', '3', '4', '5', '6', '7'].indexOf(e.key);
       if (i < 0) return;
       e.preventDefault();
       goTo(SCREENS[i].key);
@@ -68,6 +72,28 @@ export function App() {
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
   }, [goTo]);
+
+  // the desktop shell's menus (File → Import folder…, Help → Shortcuts…) ask for a screen
+  useEngineEvents((events) => {
+    for (const e of events) {
+      if (e.type !== 'shell') continue;
+      if (e.command === 'show-import') goTo('import');
+      else if (e.command === 'show-settings') goTo('settings');
+      else if (e.command === 'show-queue' || e.command === 'show-export')
+        goTo('queue'); // Export… is offered on the Queue
+      else if (e.command === 'show-shortcuts') {
+        goTo('review');
+        setHelpPending(true);
+      }
+    }
+  });
+  // the shortcuts overlay belongs to Review: ask it once Review has mounted (a child's effects run first)
+  const [helpPending, setHelpPending] = useState(false);
+  useEffect(() => {
+    if (!helpPending || screen !== 'review') return;
+    setHelpPending(false);
+    window.dispatchEvent(new KeyboardEvent('keydown', { key: '?' }));
+  }, [helpPending, screen]);
 
   const onDragOver = (e: DragEvent) => {
     if (e.dataTransfer.types.includes('Files')) e.preventDefault();
@@ -84,6 +110,12 @@ export function App() {
     const paths = [...e.dataTransfer.files].map((f) => files.pathForFile(f)).filter(Boolean);
     setDropNote(paths.length ? null : 'Those items have no local path.');
     setDropped(paths);
+    // dropped folders and files start an import at once, with the settings' model, tiles and threshold
+    if (paths.length)
+      api.call('startImport', { paths }).then(
+        () => setDropped([]),
+        (err: unknown) => setDropNote(`Could not start the import: ${errorMessage(err)}`),
+      );
   };
 
   return (
@@ -150,6 +182,7 @@ export function App() {
                 }}
               />
             )}
+            {screen === 'settings' && <SettingsScreen />}
           </>
         )}
       </main>

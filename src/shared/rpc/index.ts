@@ -14,6 +14,7 @@ import { syncMethods, type SyncStatus } from './sync';
 import { buildingMethods } from './buildings';
 import { exportMethods, type ExportInfo } from './export';
 import { retailMethods } from './retail';
+import { settingsMethods } from './settings';
 
 export * from './review';
 export * from './imports';
@@ -21,6 +22,7 @@ export * from './sync';
 export * from './buildings';
 export * from './export';
 export * from './retail';
+export * from './settings';
 
 /** The methods: params and result schemas. Queries read; commands write. */
 export const methods = {
@@ -30,6 +32,7 @@ export const methods = {
   ...buildingMethods,
   ...exportMethods,
   ...retailMethods,
+  ...settingsMethods,
 } as const;
 
 export type Methods = typeof methods;
@@ -51,7 +54,11 @@ export type EngineEvent =
   | { type: 'watch-state'; status: WatchStatus }
   | { type: 'watch'; folder: string; event: AuditEvent }
   /** The kept import folders changed (added, removed, paused, resumed, here or by another process): list them again. */
-  | { type: 'import-folders' };
+  | { type: 'import-folders' }
+  /** The desktop shell's menus (File, Help) ask the page to show something. */
+  | { type: 'shell'; command: ShellCommand };
+
+export type ShellCommand = 'show-import' | 'show-settings' | 'show-shortcuts' | 'show-queue' | 'show-export';
 
 /** Wire format of the WebSocket transport (Electron IPC carries the same payloads). */
 export const RequestSchema = z.object({ id: z.number().int(), method: z.string(), params: z.unknown() });
