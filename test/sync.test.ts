@@ -16,6 +16,8 @@ import { startApiServer, type ApiServer, type SeedTenant } from '../src/api-serv
 import { openDb, type Db } from '../src/main/engine/db';
 import { ReviewService } from '../src/main/engine/review';
 import { BuildingService } from '../src/main/engine/buildings';
+import { EngineHost } from '../src/main/engine/host';
+import { MemorySecretStore } from '../src/main/engine/settings';
 import { SyncEngine, type SyncOptions } from '../src/main/engine/sync';
 import type { SyncDoneEvent, SyncEvent } from '../src/kliq/events';
 import { GENERAL, ROOT, tmpDir } from './helpers';
@@ -475,5 +477,38 @@ describe('sync: BuildingScan', () => {
     expect((await tenant.assets.list()).data).toHaveLength(1);
     L.db.close();
     await s.close();
+  });
+});
+
+describe('sync from the settings (the desktop app, serve without --api)', () => {
+  it('is off until the Settings say where and with what key; saved settings start it, and it sends everything', async () => {
+    const file = await copyOf(200);
+    const s = await server();
+    const host = EngineHost.open(file, { user: 'settings-user', settings: { dir: tmpDir(), secrets: new MemorySecretStore() } }).start();
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      expect(host.sync.status()).toMatchObject({ configured: false, state: 'off', lastError: 'sync is off (Settings → Sync)' });
+      const current = host.settings.settings();
+      await host.settings.save(
+        {
+          ...current,
+          api: { ...current.api, baseUrl: `${s.url}/v1`, tenantId: T.id },
+          auth: { method: 'apiKey' },
+          sync: { enabled: true },
+        },
+        { apiKey: TKEY },
+      );
+      const end = Date.now() + 60_000;
+      while (host.sync.status().pending > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 200));
+      expect(host.sync.status()).toMatchObject({ configured: true, pending: 0, failed: 0 });
+      expect((await onServer(s, tenantOf(s))).observations).toHaveLength(200);
+      // turned off again: the background sync stops
+      await host.settings.save({ ...host.settings.settings(), sync: { enabled: false } });
+      await new Promise((r) => setTimeout(r, 200));
+      expect(host.sync.status().state).toBe('off');
+    } finally {
+      await host.close();
+      await s.close();
+    }
   });
 });

@@ -101,12 +101,12 @@ export class EngineHost {
       onChanged: (ids) => emit({ type: 'changed', observationIds: ids }),
     });
     const settings = this.settings;
-    const provider = {
+    this.imports = new ImportManager(db, emit, {
       get provider() {
         return settings.provider();
       },
-    };
-    this.imports = new ImportManager(db, emit, provider);
+      settings: () => settings.importDefaults({}),
+    });
     // sync: to the API given on the command line, else to the one in the settings (read again when they change)
     this.sync = new SyncService(db, opts.sync !== undefined ? opts.sync : () => settings.syncConfig(), (status) =>
       emit({ type: 'sync', status }),

@@ -21,7 +21,11 @@ export class ImportManager implements EngineService {
   constructor(
     private readonly db: Db,
     private readonly emit: (e: EngineEvent) => void,
-    private readonly defaults: { provider?: 'auto' | 'cpu' | 'cuda' | 'dml' } = {},
+    private readonly defaults: {
+      provider?: 'auto' | 'cpu' | 'cuda' | 'dml';
+      /** What an import takes when neither the request nor the folder's kept settings say (the Settings screen). */
+      settings?: () => { model?: string; tiles?: TilesOption; confThreshold?: number };
+    } = {},
   ) {
     this.folders = new FolderStore(db);
   }
@@ -42,7 +46,11 @@ export class ImportManager implements EngineService {
     const saved = savedSettings(this.folders, p.paths);
     const location = p.location || saved.location;
     const visit = p.visit || saved.visit;
-    const tiles = p.tiles ?? saved.tiles;
+    const fallback = this.defaults.settings?.() ?? {};
+    // the request, else the folder's kept settings, else the Settings screen's
+    const tiles = p.tiles ?? saved.tiles ?? fallback.tiles;
+    const model = p.model ?? fallback.model;
+    const confThreshold = p.confThreshold ?? fallback.confThreshold;
     this.folders.saveAll(p.paths, { location: p.location || undefined, visit: p.visit || undefined, tiles: p.tiles, imported: true });
     const importId = `imp_${crypto.randomUUID().slice(0, 8)}`;
     const info: ImportInfo = {
@@ -85,9 +93,10 @@ export class ImportManager implements EngineService {
         }
         const report = await runAudit({
           paths: p.paths,
-          model: p.model,
+          model,
           location,
           tiles,
+          confThreshold,
           metadata: visit ? { visit_id: visit } : undefined,
           db: this.db,
           provider: this.defaults.provider,

@@ -34,7 +34,7 @@ export function handlersFor(host: EngineHost): Handlers {
     deleteDetection: (p) => r.deleteDetection(p),
     restoreDetection: (p) => r.restoreDetection(p),
     setReview: (p) => r.setReview(p),
-    startImport: (p) => i.startImport(host.settings.importDefaults(p)),
+    startImport: (p) => i.startImport(p),
     cancelImport: (p) => i.cancel(p.importId),
     imports: () => i.list(),
     importFolders: () => host.watch.list(),
