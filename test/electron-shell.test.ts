@@ -275,3 +275,17 @@ describe('bounded shutdown', () => {
     expect(r).toEqual({ done: ['writes'], failed: [], timedOut: ['sync'] });
   });
 });
+
+describe('auto-update plan (electron-updater is not run here: no Electron binary)', () => {
+  test('checks only when the setting is on, in a packaged build with an update feed, unless KLIQ_NO_UPDATE=1', async () => {
+    const { updatePlan } = await import('../src/main/electron/updates');
+    const dir = tmpDir();
+    const base = { autoUpdate: true, isPackaged: true, resourcesPath: dir, env: {} };
+    expect(updatePlan({ ...base, autoUpdate: false })).toEqual({ check: false, reason: 'auto-update is off (Settings → Updates)' });
+    expect(updatePlan({ ...base, isPackaged: false }).check).toBe(false);
+    expect(updatePlan(base)).toEqual({ check: false, reason: 'this build has no update feed (built without a publish target)' });
+    fs.writeFileSync(path.join(dir, 'app-update.yml'), 'provider: generic\nurl: https://updates.example.test/kliq\n');
+    expect(updatePlan(base)).toEqual({ check: true, reason: 'checking for updates' });
+    expect(updatePlan({ ...base, env: { KLIQ_NO_UPDATE: '1' } }).check).toBe(false);
+  });
+});

@@ -25,6 +25,8 @@ import { getEngine, registerIpc, secretValues, sendShellCommand, setShellLog } f
 import { foldersFromArgv } from './argv';
 import { RotatingLog, teeConsole } from './log';
 import { menuTemplate } from './menu';
+import { startAutoUpdate, updatePlan } from './updates';
+import { readSettings } from '../engine/settings/file';
 import { clampBounds, readWindowState, windowStateFile, WINDOW_DEFAULTS, writeWindowState } from './window-state';
 import { APP_SCHEME, appFileFor, isAppUrl, preloadPath, resolveRendererTarget, type RendererTarget } from './security';
 
@@ -214,6 +216,12 @@ export function startApp(): void {
       // folders given on the first launch's command line
       const first = foldersFromArgv(process.argv, process.cwd(), { isPackaged: app.isPackaged, appPath: app.getAppPath() });
       if (first.length) win.webContents.once('did-finish-load', () => void importPaths(first));
+      // auto-update: only when the settings say so (off by default), in a packaged build with an update feed
+      const autoUpdate = readSettings(userDataDir()).settings.autoUpdate;
+      void startAutoUpdate(
+        updatePlan({ autoUpdate, isPackaged: app.isPackaged, resourcesPath: process.resourcesPath, env: process.env }),
+        log,
+      );
       app.on('activate', () => {
         if (BrowserWindow.getAllWindows().length === 0) createMainWindow();
       });

@@ -377,6 +377,21 @@ export function SettingsScreen() {
         </label>
       </section>
 
+      {view.host === 'desktop' && (
+        <section className="settings-card" aria-labelledby="settings-updates">
+          <h2 id="settings-updates">Updates</h2>
+          <label>
+            <input
+              type="checkbox"
+              data-testid="settings-auto-update"
+              checked={draft.autoUpdate}
+              onChange={(e) => set({ autoUpdate: e.target.checked })}
+            />{' '}
+            Check for new versions at start and install them on quit (off by default)
+          </label>
+        </section>
+      )}
+
       <div className="form-row settings-actions">
         <button type="button" className="primary" data-testid="settings-save" disabled={!!busy} onClick={() => void save()}>
           {busy === 'save' ? 'Saving…' : 'Save'}
