@@ -55,6 +55,7 @@ export function handlersFor(host: EngineHost): Handlers {
       return { ok: true as const };
     },
     catalogList: (p) => r.retail.catalog.list(p.query, p.limit),
+    catalogImportCsv: (p) => r.retail.catalog.importCatalogCsv(p.csv),
     planogramLocations: () => r.retail.catalog.planogramLocations(),
     planogram: (p) => r.retail.catalog.planogram(p.location),
     setPlanogram: (p) => r.retail.catalog.setPlanogram(p.location, p.rows),

@@ -15,14 +15,16 @@ import { useSyncStatus } from './sync/useSyncStatus';
 import { BuildingsScreen } from './screens/BuildingsScreen';
 
 import { SettingsScreen } from './screens/SettingsScreen';
+import { CatalogScreen } from './screens/CatalogScreen';
 
-type Screen = 'import' | 'queue' | 'review' | 'summary' | 'buildings' | 'sync' | 'settings';
+type Screen = 'import' | 'queue' | 'review' | 'summary' | 'buildings' | 'catalog' | 'sync' | 'settings';
 const SCREENS: { key: Screen; label: string }[] = [
   { key: 'import', label: 'Import' },
   { key: 'queue', label: 'Queue' },
   { key: 'review', label: 'Review' },
   { key: 'summary', label: 'Summary' },
   { key: 'buildings', label: 'Buildings' },
+  { key: 'catalog', label: 'Catalog' },
   { key: 'sync', label: 'Sync' },
   { key: 'settings', label: 'Settings' },
 ];
@@ -60,11 +62,11 @@ export function App() {
     setScreen(next);
   }, []);
 
-  // Alt+1…7 switch screens from anywhere
+  // Alt+1…8 switch screens from anywhere
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (!e.altKey || e.ctrlKey || e.metaKey) return;
-      const i = ['1', '2', '3', '4', '5', '6', '7'].indexOf(e.key);
+      const i = ['1', '2', '3', '4', '5', '6', '7', '8'].indexOf(e.key);
       if (i < 0) return;
       e.preventDefault();
       goTo(SCREENS[i].key);
@@ -173,6 +175,7 @@ export function App() {
             {screen === 'review' && <ReviewScreen query={query} start={reviewStart} onPosition={onReviewPosition} />}
             {screen === 'summary' && <SummaryScreen query={query} />}
             {screen === 'sync' && <SyncScreen status={syncStatus} />}
+            {screen === 'catalog' && <CatalogScreen />}
             {screen === 'buildings' && (
               <BuildingsScreen
                 onOpenQueue={(filter) => {

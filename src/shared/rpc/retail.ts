@@ -53,6 +53,11 @@ export const retailMethods = {
     params: z.object({ query: QuerySchema.default(''), limit: z.number().int().min(1).max(5000).default(500) }),
     result: z.array(CatalogRecordSchema),
   },
+  /** Imports catalog CSV text (the page reads the file the auditor picks): all rows or none, each bad line named. */
+  catalogImportCsv: {
+    params: z.object({ csv: z.string().min(1).max(5_000_000) }),
+    result: z.object({ imported: z.number().int(), created: z.number().int(), updated: z.number().int() }),
+  },
   planogramLocations: {
     params: z.object({}).default({}),
     result: z.array(z.object({ name: z.string(), n: z.number().int() })),
