@@ -95,7 +95,8 @@ describe.skipIf(!hasChromium)('Catalog screen', () => {
     const planned = () =>
       new Database(db, { readonly: true })
         .prepare(
-          `SELECT p.sku, p.expected_facings AS f FROM planogram p JOIN locations l ON l.id = p.location_id WHERE l.name = 'Store 3' ORDER BY p.sku`,
+          `SELECT p.sku, p.expected_facings AS f FROM planogram p JOIN locations l ON l.id = p.location_id
+           WHERE l.name = 'Store 3' ORDER BY p.sku`,
         )
         .all();
     expect(planned()).toEqual([]);
