@@ -166,7 +166,7 @@ describe.skipIf(!hasChromium)('BuildingScan and export in Chromium against kliq-
     await page.keyboard.press('Alt+2');
     await page.click('[data-testid=filter-clear]');
     await page.selectOption('[data-testid=filter-condition]', 'critical');
-    await until('one critical photo', async () => (await page.textContent('[data-testid=queue-total]')) === '1 photos');
+    await until('one critical photo', async () => (await page.textContent('[data-testid=queue-total]')) === '1 photo');
     await page.selectOption('[data-testid=filter-condition]', 'fair');
     await until('the Roof photos by their asset grade', async () => (await page.textContent('[data-testid=queue-total]')) === '9 photos');
 

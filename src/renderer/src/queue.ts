@@ -35,3 +35,8 @@ export const pct = (v: number) => `${Math.round(v * 100)} %`;
 export function formatConfidence(v: number | null): string {
   return v === null ? '—' : v.toFixed(2);
 }
+
+/** "1 photo", "2 photos", "1,204 photos". */
+export function countOf(n: number, word: string, plural = `${word}s`): string {
+  return `${n.toLocaleString()} ${n === 1 ? word : plural}`;
+}

@@ -6,7 +6,7 @@
 import { useEffect, useState } from 'react';
 import { EXPORT_FORMATS, type ExportFormat, type ExportInfo, type QueueFilter } from '../../../shared/rpc';
 import { errorMessage, useApi, useEngineEvents } from '../api';
-import { describeFilter } from '../queue';
+import { countOf, describeFilter } from '../queue';
 import { Modal } from './Modal';
 import '../buildings.css';
 
@@ -181,7 +181,7 @@ function ExportDialog({ filter, onClose }: { filter: QueueFilter; onClose(): voi
             <p>
               {info.state === 'running' && `${info.done} / ${info.total} photos…`}
               {info.state === 'done' &&
-                `Done: ${info.images} photos, ${info.boxes} boxes in ${info.out}` +
+                `Done: ${countOf(info.images, 'photo')}, ${countOf(info.boxes, 'box', 'boxes')} in ${info.out}` +
                   (info.skipped ? ` (${info.skipped} left out: see manifest.json).` : '.') +
                   (info.movedAside ? ` What the folder held is in ${info.movedAside}.` : '')}
               {info.state === 'cancelled' && 'Cancelled: nothing was written.'}

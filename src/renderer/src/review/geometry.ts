@@ -54,9 +54,36 @@ export function clamp(v: number, lo: number, hi: number): number {
   return Math.min(hi, Math.max(lo, v));
 }
 
-/** A stable, readable colour per label. */
+/**
+ * Twenty colours far apart in hue and lightness (Kelly's and Tableau's), readable on photos with a dark
+ * label text or outline. A hue from a hash put bottle, book, refrigerator and cat in one pink.
+ */
+export const LABEL_PALETTE = [
+  '#e6194b',
+  '#3cb44b',
+  '#ffe119',
+  '#4363d8',
+  '#f58231',
+  '#911eb4',
+  '#46f0f0',
+  '#f032e6',
+  '#bcf60c',
+  '#fabebe',
+  '#008080',
+  '#e6beff',
+  '#9a6324',
+  '#fffac8',
+  '#800000',
+  '#aaffc3',
+  '#808000',
+  '#ffd8b1',
+  '#000075',
+  '#a9a9a9',
+] as const;
+
+/** A stable colour per label from LABEL_PALETTE (the same label, the same colour, on every photo and screen). */
 export function labelColor(label: string): string {
-  let h = 0;
-  for (let i = 0; i < label.length; i++) h = (h * 31 + label.charCodeAt(i)) >>> 0;
-  return `hsl(${h % 360} 85% 55%)`;
+  let h = 2166136261;
+  for (let i = 0; i < label.length; i++) h = Math.imul(h ^ label.charCodeAt(i), 16777619) >>> 0;
+  return LABEL_PALETTE[h % LABEL_PALETTE.length];
 }

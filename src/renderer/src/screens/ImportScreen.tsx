@@ -6,6 +6,7 @@ import { useEffect, useRef, useState } from 'react';
 import type { ImportFolder, ImportInfo } from '../../../shared/rpc';
 import { FolderList } from './FolderList';
 import { errorMessage, useApi, useEngineEvents, useReconnectCount } from '../api';
+import { countOf } from '../queue';
 
 interface ModelInfo {
   model: string;
@@ -244,7 +245,7 @@ function ImportRow({ info, model, onCancel }: { info: ImportInfo; model: ModelIn
       </div>
       <div className="import-stats">
         <span data-testid="import-progress">
-          {info.done} / {info.total} photos
+          {info.done} / {countOf(info.total, 'photo')}
         </span>
         <span>{info.photosPerSecond.toFixed(1)} photos/s</span>
         {eta !== null && <span>ETA {eta} s</span>}

@@ -6,7 +6,7 @@ import { useEffect, useRef, type KeyboardEvent } from 'react';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import type { QueueItem } from '../../../shared/rpc';
 import { useQueuePages } from '../hooks/useQueuePages';
-import { formatConfidence, type QueueQuery } from '../queue';
+import { countOf, formatConfidence, type QueueQuery } from '../queue';
 
 const SYNC_TITLE = {
   synced: 'On the KLIQ API (photo, result and labels)',
@@ -102,7 +102,7 @@ export function QueueScreen({ query, onQuery, cursor, onCursor, onOpen }: Props)
         <span className="c-visit">Visit</span>
         <span className="c-model">Model</span>
         <span className="c-total" data-testid="queue-total">
-          {pages.total === null ? '…' : `${pages.total.toLocaleString()} photos`}
+          {pages.total === null ? '…' : countOf(pages.total, 'photo')}
         </span>
       </div>
       <div
