@@ -32,10 +32,13 @@ export interface ReviewKeyActions {
 
 const ARROWS: Record<string, [number, number]> = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
 
-export function isTyping(t: EventTarget | null): boolean {
+export function isTyping(t: EventTarget | null, key?: string): boolean {
   if (!(t instanceof HTMLElement)) return false;
+  // a slider (the confidence threshold) keeps only the keys that move it: d, x, Space… work at once after it (issue 13)
+  if (t instanceof HTMLInputElement && t.type === 'range') return key === undefined || SLIDER_KEYS.has(key);
   return t.isContentEditable || t instanceof HTMLInputElement || t instanceof HTMLTextAreaElement || t instanceof HTMLSelectElement;
 }
+const SLIDER_KEYS = new Set(['ArrowLeft', 'ArrowRight', 'ArrowUp', 'ArrowDown', 'Home', 'End', 'PageUp', 'PageDown']);
 
 /** Space is two keys in one: held while dragging it pans, pressed and released alone it accepts. */
 export function useReviewKeys(actions: ReviewKeyActions, panKey: { current: PanKey }): void {
@@ -45,7 +48,7 @@ export function useReviewKeys(actions: ReviewKeyActions, panKey: { current: PanK
   useEffect(() => {
     const onDown = (e: KeyboardEvent) => {
       const x = a.current;
-      if (x.blocked || isTyping(e.target)) return;
+      if (x.blocked || isTyping(e.target, e.key)) return;
       const k = e.key.length === 1 ? e.key.toLowerCase() : e.key;
       if ((e.ctrlKey || e.metaKey) && !e.altKey) {
         if (k === 'z' && !e.shiftKey) x.undo();
@@ -100,7 +103,7 @@ export function useReviewKeys(actions: ReviewKeyActions, panKey: { current: PanK
       if (e.key !== ' ') return;
       const { held, used } = panKey.current;
       panKey.current = { held: false, used: false };
-      if (held && !used && !a.current.blocked && !isTyping(e.target)) {
+      if (held && !used && !a.current.blocked && !isTyping(e.target, e.key)) {
         e.preventDefault();
         a.current.accept();
       }
