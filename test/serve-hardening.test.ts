@@ -2,6 +2,7 @@
  * `kliq-audit serve` hardening (issue #11): photo pixels only from the file that was audited, a token
  * kept per database, and back-pressure per connection.
  */
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';
@@ -11,7 +12,7 @@ import { runAudit } from '../src/main/engine/audit';
 import { EngineHost } from '../src/main/engine/host';
 import { serve, type Served } from '../src/main/serve';
 import { createWebSocketApi } from '../src/renderer/src/transport';
-import { GENERAL, tmpDir } from './helpers';
+import { GENERAL, ROOT, tmpDir } from './helpers';
 
 let dir: string;
 let photos: string;
@@ -285,6 +286,52 @@ describe('back-pressure per WebSocket connection', () => {
       expect(answered.size).toBe(40);
       expect(most).toBe(8);
       ws.close();
+    } finally {
+      spy.mockRestore();
+      await served.close();
+    }
+  }, 30_000);
+
+  it('answers a fast request before a slow one that came after it in the same packet has run (issue 13)', async () => {
+    const served = await serve({ host, rendererDir: renderer, port: 0 });
+    // a slow handler, simulated: 400 ms of synchronous work (what a recount over 1 000 000 boxes was)
+    const real = host.review.queueCounts.bind(host.review);
+    const spy = vi.spyOn(host.review, 'queueCounts').mockImplementation((p) => {
+      const end = Date.now() + 400;
+      while (Date.now() < end);
+      return real(p);
+    });
+    try {
+      // the client in another process: in this one, the slow handler would hold its reads too
+      const client = `
+        import WebSocket from 'ws';
+        const ws = new WebSocket(process.argv[1]);
+        const at = {};
+        ws.on('open', () => {
+          const sent = performance.now();
+          // corked: both frames leave in one TCP write, and the server reads them together
+          ws._socket.cork();
+          ws.send(JSON.stringify({ id: 1, method: 'queue', params: { filter: {}, sort: 'uncertain', offset: 0, limit: 10 } }));
+          ws.send(JSON.stringify({ id: 2, method: 'queueCounts', params: { filter: {} } }));
+          process.nextTick(() => ws._socket.uncork());
+          ws.on('message', (m) => {
+            const msg = JSON.parse(m.toString());
+            if (msg.kind === 'response') at[msg.id] = performance.now() - sent;
+            if (at[1] !== undefined && at[2] !== undefined) { console.log(JSON.stringify(at)); ws.close(); }
+          });
+        });`;
+      const out = await new Promise<string>((resolve, reject) =>
+        execFile(
+          process.execPath,
+          ['--input-type=module', '-e', client, `ws://127.0.0.1:${served.port}/rpc?token=${served.token}`],
+          { cwd: ROOT, timeout: 20_000 },
+          (e, stdout) => (e ? reject(e) : resolve(stdout)),
+        ),
+      );
+      const at = JSON.parse(out) as Record<string, number>;
+      // the page arrived before the slow handler ran (before: with it, 400 ms later)
+      expect(at['1']).toBeLessThan(200);
+      expect(at['2'] - at['1']).toBeGreaterThan(300);
     } finally {
       spy.mockRestore();
       await served.close();

@@ -192,10 +192,23 @@ export async function serve(opts: ServeOptions): Promise<Served> {
     let inFlight = 0;
     let reading = true;
     const busy = () => inFlight >= limits.maxInFlight || ws.bufferedAmount >= limits.highWaterBytes;
-    /** Starts what may start; stops reading this socket while anything waits or the answers are not being read. */
+    /**
+     * Starts what may start; stops reading this socket while anything waits or the answers are not being read.
+     * One request per turn of the event loop: most handlers are synchronous (SQLite), and starting them all in
+     * one loop would hold every answer until the last had run (a fast page behind a slow count in the same
+     * packet). Started one per turn, each answer is written before the next handler runs.
+     */
+    let turn: NodeJS.Immediate | null = null;
     const pump = () => {
       if (ws.readyState !== ws.OPEN) return;
-      while (queue.length && !busy()) void run(queue.shift()!);
+      if (queue.length && !busy() && !turn) {
+        void run(queue.shift()!);
+        // frames that arrive in the same read are emitted in one go: they wait for the next turn too
+        turn = setImmediate(() => {
+          turn = null;
+          pump();
+        });
+      }
       const stop = queue.length > 0 || busy();
       if (stop && reading) ws.pause();
       else if (!stop && !reading) ws.resume();
@@ -256,6 +269,7 @@ export async function serve(opts: ServeOptions): Promise<Served> {
     ws.on('error', () => ws.terminate());
     ws.on('close', () => {
       queue.length = 0;
+      if (turn) clearImmediate(turn);
       off();
       if (timer) clearTimeout(timer);
     });

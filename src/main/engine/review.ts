@@ -8,7 +8,8 @@ import path from 'node:path';
 import { immediate, type Db } from './db';
 import { ConflictError, InvalidRequestError, NotFoundError } from './errors';
 import { Outbox } from './db/outbox';
-import { QUEUE_ORDER, queueKeysSql, queueWhere } from './db/queries';
+import { queueKeysSql, queueWhere } from './db/queries';
+import { QueueCache } from './db/queue-cache';
 import { summarize } from '../../shared/summary';
 import { RetailStore } from './retail/store';
 import type { Params, QueueFilter, QueueItem, QueueSort, Result, ReviewDetection } from '../../shared/rpc';
@@ -107,7 +108,9 @@ export class ReviewService {
   private readonly s;
   private readonly cache = new Map<string, ReturnType<Db['prepare']>>();
   private readonly memo = new Map<string, { stamp: string; value: unknown }>();
-  private readonly orders = new Map<string, { stamp: string; value: unknown }>();
+  private readonly countsMemo = new Map<string, { version: number; value: Result<'queueCounts'> }>();
+  /** Queue orders and facet counts (db/queue-cache.ts). */
+  readonly queues: QueueCache;
   private readonly outbox: Outbox;
   readonly retail: RetailStore;
 
@@ -117,6 +120,7 @@ export class ReviewService {
   ) {
     this.outbox = new Outbox(db);
     this.retail = new RetailStore(db);
+    this.queues = new QueueCache(db);
     this.s = {
       version: db.prepare<[], { c: number }>('SELECT total_changes() AS c'),
       item: db.prepare<[string], QueueRow>(
@@ -157,10 +161,6 @@ export class ReviewService {
         `INSERT INTO corrections (observation_id, detection_id, action, before, after, who, created_at, client_edit_id)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
-      labelUses: db.prepare<[], { name: string; n: number }>(
-        `SELECT d.object_name AS name, count(*) AS n FROM detections d JOIN observations o ON d.cv_job_id = o.current_job_id
-         WHERE d.deleted = 0 GROUP BY d.object_name`,
-      ),
       catalogRows: db.prepare<[], { sku: string | null; name: string }>('SELECT sku, name FROM catalog ORDER BY name'),
       insertCatalog: db.prepare(
         'INSERT INTO catalog (id, sku, name, created_at) VALUES (?, ?, ?, ?) ON CONFLICT(sku) DO UPDATE SET name = excluded.name',
@@ -194,16 +194,7 @@ export class ReviewService {
   }
 
   queue(p: { filter: QueueFilter; sort: QueueSort; offset: number; limit: number }): Result<'queue'> {
-    const w = queueWhere(p.filter);
-    // the whole queue's order as ids (from the indexes), kept for the next pages; a page is a slice
-    const ids = this.cached(
-      `ids:${p.sort}:${JSON.stringify(p.filter)}`,
-      () =>
-        this.prepared<string>(`SELECT o.id FROM observations o ${w.sql} ORDER BY ${QUEUE_ORDER[p.sort]}`).pluck().all(w.params) as string[],
-      this.orders,
-      4,
-    );
-    const page = ids.slice(p.offset, p.offset + p.limit);
+    const { ids: page, total } = this.queues.page(p.filter, p.sort, p.offset, p.limit);
     const rows = new Map(
       this.prepared<QueueRow>(
         `SELECT ${QUEUE_COLUMNS} FROM observations o LEFT JOIN locations l ON l.id = o.location_id
@@ -212,42 +203,19 @@ export class ReviewService {
         .all({ ids: JSON.stringify(page) })
         .map((r) => [r.id, r]),
     );
-    return { total: ids.length, items: page.flatMap((id) => (rows.has(id) ? [toItem(rows.get(id)!)] : [])) };
+    return { total, items: page.flatMap((id) => (rows.has(id) ? [toItem(rows.get(id)!)] : [])) };
   }
 
   queueCounts(p: { filter: QueueFilter }): Result<'queueCounts'> {
-    return this.cached(`counts:${JSON.stringify(p.filter)}`, () => this.computeQueueCounts(p.filter));
-  }
-
-  private computeQueueCounts(filter: QueueFilter): Result<'queueCounts'> {
-    const w = queueWhere(filter);
-    const from = `FROM observations o LEFT JOIN locations l ON l.id = o.location_id ${w.sql}`;
-    const group = (expr: string) =>
-      this.prepared<{ name: string | null; n: number }>(`SELECT ${expr} AS name, count(*) AS n ${from} GROUP BY 1 ORDER BY 2 DESC`).all(
-        w.params,
-      );
-    const byReview = { unreviewed: 0, reviewed: 0, flagged: 0 };
-    for (const r of group('o.review_status')) byReview[r.name as keyof typeof byReview] = r.n;
-    const byStatus = { pending: 0, processing: 0, completed: 0, failed: 0 };
-    for (const r of group('o.status')) byStatus[r.name as keyof typeof byStatus] = r.n;
-    const named = (rows: { name: string | null; n: number }[]) =>
-      rows.filter((r) => r.name !== null).map((r) => ({ name: r.name!, n: r.n }));
-    const labels = this.prepared<{ name: string; n: number }>(
-      `SELECT d.object_name AS name, count(DISTINCT o.id) AS n ${from.replace(
-        'LEFT JOIN locations l ON l.id = o.location_id',
-        'LEFT JOIN locations l ON l.id = o.location_id JOIN detections d ON d.cv_job_id = o.current_job_id AND d.deleted = 0',
-      )}
-       GROUP BY d.object_name ORDER BY 2 DESC, 1`,
-    ).all(w.params);
-    return {
-      total: byReview.unreviewed + byReview.reviewed + byReview.flagged,
-      byReview,
-      byStatus,
-      locations: named(group('l.name')),
-      visits: named(group('o.visit_id')),
-      models: named(group('o.model')),
-      labels,
-    };
+    // valid while the queue version stands still (sync writing its outbox does not recount)
+    const key = `counts:${JSON.stringify(p.filter)}`;
+    const v = this.queues.version();
+    const hit = this.countsMemo.get(key);
+    if (hit && hit.version === v) return hit.value;
+    const value = this.queues.counts(p.filter);
+    if (this.countsMemo.size >= 50) this.countsMemo.delete(this.countsMemo.keys().next().value!);
+    this.countsMemo.set(key, { version: v, value });
+    return value;
   }
 
   photo(p: { observationId: string }): Result<'photo'> {
@@ -274,13 +242,8 @@ export class ReviewService {
   }
 
   private computeBatchSummary(filter: QueueFilter): Result<'batchSummary'> {
-    const w = queueWhere(filter);
-    const from = `FROM observations o LEFT JOIN locations l ON l.id = o.location_id ${w.sql}`;
-    const photos = this.prepared<{ n: number }>(`SELECT count(*) AS n ${from}`).get(w.params)!.n;
-    const labelCounts = this.prepared<{ name: string; n: number }>(
-      `SELECT d.object_name AS name, count(*) AS n FROM detections d JOIN (SELECT o.current_job_id AS job ${from}) f ON d.cv_job_id = f.job
-       WHERE d.deleted = 0 GROUP BY d.object_name ORDER BY 2 DESC, 1`,
-    ).all(w.params);
+    // boxes per label from the facet tables when the filter allows, else from the photos' label_counts
+    const { photos, labelCounts } = this.queues.boxesPerLabel(filter) ?? this.boxesPerLabelSql(filter);
     const total = labelCounts.reduce((a, r) => a + r.n, 0);
     // retail: per location with a planogram (its photos pooled); the batch score is the mean of the locations'
     const locs = this.computeCompliance(filter).locations;
@@ -297,6 +260,16 @@ export class ReviewService {
     };
   }
 
+  private boxesPerLabelSql(filter: QueueFilter) {
+    const w = queueWhere(filter);
+    const photos = this.prepared<{ n: number }>(`SELECT count(*) AS n FROM observations o ${w.sql}`).get(w.params)!.n;
+    const labelCounts = this.prepared<{ name: string; n: number }>(
+      `SELECT j.key AS name, sum(j.value) AS n FROM observations o, json_each(o.label_counts) j ${w.sql}
+       GROUP BY j.key ORDER BY 2 DESC, 1`,
+    ).all(w.params);
+    return { photos, labelCounts };
+  }
+
   compliance(p: { filter: QueueFilter }): Result<'compliance'> {
     return this.cached(`compliance:${JSON.stringify(p.filter)}`, () => this.computeCompliance(p.filter));
   }
@@ -311,7 +284,7 @@ export class ReviewService {
   }
 
   catalog(p: { query: string; limit: number }): Result<'catalog'> {
-    const uses = new Map(this.s.labelUses.all().map((r) => [r.name, r.n]));
+    const uses = this.queues.labelUses();
     const entries = new Map<string, Result<'catalog'>[number]>();
     for (const label of this.opts.modelLabels ?? []) entries.set(label, { label, source: 'model', sku: null, uses: uses.get(label) ?? 0 });
     // the whole catalog, searched in SQLite (name, SKU, brand, category, model label), not only the labels in use
@@ -349,9 +322,11 @@ export class ReviewService {
     run: () => { observationId: string; detectionId: number | null; action: string; before: unknown; after: unknown; value: T },
   ): T {
     let changed: string | null = null;
+    let versions: [number, number] = [0, 0];
     const result = immediate(this.db, (): T => {
       const done = clientEditId ? this.s.byClientEdit.get(clientEditId) : undefined;
       if (done) return replay(done);
+      const before = this.queues.version();
       const t = now();
       const e = run();
       // boxes changed: rows, facings and price tags of the photo follow, in this transaction
@@ -381,8 +356,11 @@ export class ReviewService {
       this.outbox.enqueueLabels(e.observationId, payload);
       this.s.refreshCounts.run({ id: e.observationId, now: t });
       changed = e.observationId;
+      versions = [before, this.queues.version()];
       return e.value;
     });
+    // committed: the kept queue orders move this one photo instead of being computed again
+    if (changed) this.queues.patch(changed, ...versions);
     if (changed) this.opts.onChanged?.([changed]);
     return result;
   }

@@ -89,10 +89,14 @@ export function useReconnectCount(): number {
   const [n, setN] = useState(0);
   useEffect(() => {
     if (!connection) return;
+    // the first 'open' is the connection, not a reconnection: counting it made screens re-request their
+    // first pages and throw the first answers away
     let wasOpen = connection.state === 'open';
+    let everOpen = wasOpen;
     return connection.onState((s) => {
-      if (s === 'open' && !wasOpen) setN((x) => x + 1);
+      if (s === 'open' && !wasOpen && everOpen) setN((x) => x + 1);
       wasOpen = s === 'open';
+      everOpen ||= wasOpen;
     });
   }, [connection]);
   return n;

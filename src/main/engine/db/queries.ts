@@ -4,12 +4,29 @@
  */
 import type { QueueFilter, QueueSort } from '../../../shared/rpc';
 
-export const QUEUE_ORDER: Record<QueueSort, string> = {
-  uncertain: 'o.review_priority DESC, o.id',
-  confident: 'o.review_priority ASC, o.id',
-  newest: 'o.created_at DESC, o.id DESC',
-  path: 'o.source_path, o.id',
+/** Each order's columns of `observations`, most significant first (the last one, id, makes it total). */
+export const QUEUE_ORDER_KEYS: Record<QueueSort, { col: string; desc: boolean }[]> = {
+  uncertain: [
+    { col: 'review_priority', desc: true },
+    { col: 'id', desc: false },
+  ],
+  confident: [
+    { col: 'review_priority', desc: false },
+    { col: 'id', desc: false },
+  ],
+  newest: [
+    { col: 'created_at', desc: true },
+    { col: 'id', desc: true },
+  ],
+  path: [
+    { col: 'source_path', desc: false },
+    { col: 'id', desc: false },
+  ],
 };
+
+export const QUEUE_ORDER = Object.fromEntries(
+  Object.entries(QUEUE_ORDER_KEYS).map(([sort, keys]) => [sort, keys.map((k) => `o.${k.col}${k.desc ? ' DESC' : ''}`).join(', ')]),
+) as Record<QueueSort, string>;
 
 /** WHERE clause and parameters for a queue filter (every value bound, never interpolated). */
 export function queueWhere(f: QueueFilter): { sql: string; params: Record<string, unknown> } {
@@ -84,11 +101,15 @@ export const UNCERTAIN_BELOW = 0.5;
  *   UNCERTAIN_BELOW, plus (1 − the lowest model confidence) to order photos with as many; a photo
  *   without any model box (nothing found, failed, not audited yet) comes first (1 000 000).
  *   So a shelf with 68 boxes, most of them weak, comes before a street scene with one sure car.
+ * - label_counts: JSON object label → current boxes (model and drawn), which the queue's facet tables
+ *   (migration 011) are kept from.
  */
 export function queueKeysSql(job: string): string {
   const model = `FROM detections WHERE cv_job_id = ${job} AND deleted = 0 AND source = 'model'`;
   return `detection_count = (SELECT count(*) FROM detections WHERE cv_job_id = ${job} AND deleted = 0),
     top_confidence = (SELECT max(confidence) ${model}),
     review_priority = (SELECT CASE WHEN count(*) = 0 THEN 1000000.0
-      ELSE sum(confidence < ${UNCERTAIN_BELOW}) + (1 - min(confidence)) END ${model})`;
+      ELSE sum(confidence < ${UNCERTAIN_BELOW}) + (1 - min(confidence)) END ${model}),
+    label_counts = coalesce((SELECT json_group_object(object_name, n) FROM (SELECT object_name, count(*) AS n
+      FROM detections WHERE cv_job_id = ${job} AND deleted = 0 GROUP BY object_name ORDER BY object_name)), '{}')`;
 }

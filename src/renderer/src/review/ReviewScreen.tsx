@@ -412,7 +412,8 @@ export function ReviewScreen({ query, start, onPosition }: Props) {
       />
 
       <div className="review-body">
-        <div className="canvas-wrap">
+        {/* data-photo / data-boxes: which photo's boxes are drawn (the review benchmark's paint probe) */}
+        <div className="canvas-wrap" data-photo={detail?.item.observationId ?? ''} data-boxes={visible.length}>
           <PhotoCanvas
             ref={canvas}
             src={api.photoUrl(item.observationId)}
