@@ -2,7 +2,7 @@
  * `kliq-audit serve`: the engine and the built renderer on 127.0.0.1, with a WebSocket transport for
  * the typed contract (src/shared/rpc). A random token, kept per database (EngineHost.serveToken, so a
  * restart keeps open pages valid; `--new-token` rotates it), is required for the WebSocket and for
- * photo pixels; /session tells a page whether its token is still valid. The WebSocket also refuses
+ * photo pixels (/photo, /thumb); /session tells a page whether its token is still valid. The WebSocket also refuses
  * other origins and other Host names (DNS rebinding). Back-pressure per connection (SERVE_LIMITS):
  * a few requests handled at once, the socket not read while requests wait or while its answers are
  * not being read, and a client that queues too many requests is closed (1008).
@@ -121,6 +121,29 @@ export async function serve(opts: ServeOptions): Promise<Served> {
     stream.pipe(res);
   };
 
+  /** A thumbnail (EngineHost.openThumb): kept ones at once, others made within its limit; a request closed meanwhile is dropped. */
+  const sendThumb = async (id: string, head: boolean, res: http.ServerResponse) => {
+    const gone = new AbortController();
+    res.on('close', () => gone.abort());
+    const thumb = await opts.host.openThumb(id, { signal: gone.signal }).catch(() => null);
+    if (res.destroyed) return;
+    if (!thumb) {
+      res.writeHead(500).end('cannot read the photo');
+      return;
+    }
+    if (!thumb.ok) {
+      res.writeHead(thumb.status, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' }).end(thumb.message);
+      return;
+    }
+    // an observation is one content (sha256) for good: its thumbnail never changes
+    res.writeHead(200, {
+      'Content-Type': thumb.mimeType,
+      'Content-Length': thumb.bytes.length,
+      'Cache-Control': 'private, max-age=31536000, immutable',
+    });
+    res.end(head ? undefined : thumb.bytes);
+  };
+
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     res.setHeader('X-Content-Type-Options', 'nosniff');
@@ -139,13 +162,14 @@ export async function serve(opts: ServeOptions): Promise<Served> {
       res.writeHead(safeEqual(url.searchParams.get('token') ?? '', token) ? 204 : 401).end();
       return;
     }
-    const photo = /^\/photo\/([A-Za-z0-9_]+)$/.exec(url.pathname);
+    const photo = /^\/(photo|thumb)\/([A-Za-z0-9_]+)$/.exec(url.pathname);
     if (photo) {
       if (!safeEqual(url.searchParams.get('token') ?? '', token)) {
         res.writeHead(401).end('token required');
         return;
       }
-      void sendPhoto(photo[1], req.method === 'HEAD', res);
+      if (photo[1] === 'thumb') void sendThumb(photo[2], req.method === 'HEAD', res);
+      else void sendPhoto(photo[2], req.method === 'HEAD', res);
       return;
     }
     // the built renderer: static files, no data in them

@@ -25,6 +25,7 @@ const api: KliqApi = {
     };
   },
   photoUrl: (observationId) => `${PHOTO_SCHEME}://${encodeURIComponent(observationId)}`,
+  thumbUrl: (observationId) => `${PHOTO_SCHEME}://${encodeURIComponent(observationId)}/thumb`,
 };
 
 const files: KliqFiles = {

@@ -12,5 +12,5 @@ export const KLIQ_IPC = {
 
 export type KliqChannel = (typeof KLIQ_IPC)[keyof typeof KLIQ_IPC];
 
-/** Custom protocol serving a photo's original file: `kliq-photo://<observationId>`. */
+/** Custom protocol serving a photo's original file: `kliq-photo://<observationId>`; its thumbnail: `kliq-photo://<observationId>/thumb`. */
 export const PHOTO_SCHEME = 'kliq-photo';

@@ -4,7 +4,8 @@
  *   (createRpcHandler, the same one `kliq-audit serve` uses), behind the sender check.
  * - `kliq:events` (send): EngineEvent[] batches, at most every 150 ms, to the windows that called.
  * - `kliq-photo://<observationId>`: a photo's original file for <img> (the page applies EXIF orientation),
- *   only while it is the file that was audited (EngineHost.openPhoto: 409 changed, 410 gone).
+ *   only while it is the file that was audited (EngineHost.openPhoto: 409 changed, 410 gone);
+ *   `kliq-photo://<observationId>/thumb` its thumbnail (EngineHost.openThumb).
  * The engine runs in its own worker thread (engine/thread: EngineThread), so that none of its synchronous
  * work (SQLite commits) runs on this, the main, thread: handlers here only relay.
  * Handlers stay thin; real work belongs to the engine (src/main/engine), not here.
@@ -163,14 +164,19 @@ export function registerIpc(isTrusted: SenderCheck): void {
     const url = new URL(request.url);
     const id = decodeURIComponent(url.hostname || url.pathname.replace(/^\/+/, ''));
     if (!/^[A-Za-z0-9_]+$/.test(id)) return new Response('bad photo id', { status: 400 });
+    // kliq-photo://<id>/thumb: its thumbnail (serve's /thumb)
+    const thumb = url.hostname !== '' && url.pathname === '/thumb';
     const e = await getEngine();
     if (!e) return new Response(engineError ?? 'the engine is not available', { status: 503 });
     // the same check as serve's /photo, in the engine thread: the audited file or a 404/409/410 with its reason
     const head = request.method === 'HEAD';
-    const photo = await e.thread.openPhoto(id, { head }).catch(() => null);
+    const photo = await (thumb ? e.thread.openThumb(id) : e.thread.openPhoto(id, { head })).catch(() => null);
     if (!photo) return new Response('cannot read the photo', { status: 500 });
     if (!photo.ok) return new Response(photo.message, { status: photo.status, headers: { 'Content-Type': 'text/plain; charset=utf-8' } });
-    if (head) return new Response(null, { status: 200, headers: { 'Content-Type': photo.mimeType } });
+    if (head) {
+      photo.stream.destroy();
+      return new Response(null, { status: 200, headers: { 'Content-Type': photo.mimeType } });
+    }
     const body = Readable.toWeb(photo.stream) as unknown as ReadableStream<Uint8Array>;
     return new Response(body, { status: 200, headers: { 'Content-Type': photo.mimeType, 'Content-Length': String(photo.size) } });
   });

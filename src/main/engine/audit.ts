@@ -20,6 +20,7 @@ import { BatchSummary, summarize } from '../../shared/summary';
 import type { AuditEvent, AuditPhoto, AuditReport, Detection, ProviderChoice } from '../../shared/domain';
 import type { Db } from './db';
 import { RetailPass, type PriceTagsOption } from './retail/audit-pass';
+import { ThumbCache, thumbsDirFor } from './thumbs';
 
 /** `off`, `auto` (tiles when the photo's short side is at least twice the model input), or tiles across the short side (≥ 2). */
 export type TilesOption = 'off' | 'auto' | number;
@@ -157,6 +158,8 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport & { timi
     },
   });
 
+  // the Queue grid's thumbnails, made from the bytes each lane has in hand (the lanes bound how many at once)
+  const thumbs = new ThumbCache(thumbsDirFor(opts.db.name));
   const retail = new RetailPass(opts.db, { location: opts.location, priceTags: opts.priceTags ?? 'auto', tiled: tilesOption !== 'off' });
   const worker = new InferenceWorker({
     modelPath: model.path,
@@ -238,9 +241,11 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport & { timi
       };
       const jobId = newId('job');
       let started = false;
+      let thumbMade: Promise<void> | undefined;
       try {
         const t0 = performance.now();
         const info = await probePhoto(photo.buffer);
+        thumbMade = thumbs.ensure(photo.sha256, photo.buffer); // alongside the decode and the model; never throws
         const tiles = tilesFor(tilesOption, info, Math.min(spec.width, spec.height));
         const tensors = [
           await preparePhotoTensor(photo.buffer, info, spec, alloc),
@@ -281,6 +286,8 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport & { timi
         if (err instanceof DbWriteError) throw err;
         writes.push(() => store.failJob(started ? jobId : null, obs.id, error, job));
         return { ...base, status: 'failed', error };
+      } finally {
+        await thumbMade;
       }
     };
 
@@ -336,6 +343,8 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport & { timi
         if (cached) {
           store.release(obs.id);
           retail.pool(cached.detections);
+          // a photo audited before thumbnails were made gets its own now, from the bytes just read
+          if (photo.buffer) await thumbs.ensure(photo.sha256, photo.buffer);
           return {
             ...base,
             observationId: obs.id,

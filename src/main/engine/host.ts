@@ -13,6 +13,7 @@ import { WatchService, type WatchServiceOptions } from './watch-service';
 import { loadManifest } from './models/manifest';
 import { currentUser } from './paths';
 import { PhotoFiles, type PhotoPixels, type PhotoRefused } from './photo-file';
+import { ThumbAborted, ThumbCache, thumbsDirFor } from './thumbs';
 import type { EngineService } from './service';
 import type { EngineEvent } from '../../shared/rpc';
 import type { AuditEvent, ProviderChoice } from '../../shared/domain';
@@ -36,6 +37,15 @@ export interface HostOptions {
   settings?: Partial<SettingsServiceOptions>;
 }
 
+/** A thumbnail's JPEG bytes, or why not (404 no such photo, 409 changed, 410 gone, 500 not decodable). */
+export type ThumbResult = { ok: true; mimeType: 'image/jpeg'; bytes: Buffer } | { ok: false; status: number; message: string };
+
+class PhotoRefusedError extends Error {
+  constructor(readonly refused: PhotoRefused) {
+    super(refused.message);
+  }
+}
+
 export class EngineHost {
   readonly review: ReviewService;
   readonly imports: ImportManager;
@@ -47,6 +57,8 @@ export class EngineHost {
   private readonly services: EngineService[];
   private readonly listeners = new Set<(e: EngineEvent) => void>();
   private readonly photos: PhotoFiles;
+  /** Thumbnails of the photos, kept beside the database (./thumbs.ts). */
+  readonly thumbs: ThumbCache;
   /** WAL checkpoints in a worker thread, so that no commit on this thread pays for one (db/checkpoint.ts). */
   readonly checkpoints: WalCheckpointer;
   private state: 'open' | 'started' | 'closed' = 'open';
@@ -123,6 +135,7 @@ export class EngineHost {
     // on close each gets the same bounded time: imports, exports and the watcher write their last results, sync ends its requests
     this.services = [this.sync, this.imports, this.exports, this.watch];
     this.photos = new PhotoFiles(db);
+    this.thumbs = new ThumbCache(thumbsDirFor(db.name));
     this.checkpoints = new WalCheckpointer(db);
   }
 
@@ -156,6 +169,33 @@ export class EngineHost {
    */
   openPhoto(observationId: string): Promise<PhotoPixels | PhotoRefused> {
     return this.photos.open(observationId);
+  }
+
+  /**
+   * A photo's thumbnail for the hosts (serve's /thumb, Electron's kliq-photo://<id>/thumb): the one kept
+   * for its content, else made now from the photo's checked bytes (openPhoto: a file that changed or is
+   * gone gives the same 409/410 and message) within the process-wide limit of lazy thumbnails; a request
+   * whose `signal` aborts while it waits for a slot is dropped (499).
+   */
+  async openThumb(observationId: string, opts: { signal?: AbortSignal } = {}): Promise<ThumbResult> {
+    const row = this.db
+      .prepare<[string], { sha256: string | null; mime_type: string | null }>('SELECT sha256, mime_type FROM observations WHERE id = ?')
+      .get(observationId);
+    if (!row?.sha256 || !row.mime_type) return { ok: false, status: 404, message: 'no such photo' };
+    const source = async () => {
+      const photo = await this.photos.open(observationId);
+      if (!photo.ok) throw new PhotoRefusedError(photo);
+      const chunks: Buffer[] = [];
+      for await (const c of photo.stream()) chunks.push(c as Buffer);
+      return Buffer.concat(chunks);
+    };
+    try {
+      return { ok: true, mimeType: 'image/jpeg', bytes: await this.thumbs.getBounded(row.sha256, source, opts.signal) };
+    } catch (err) {
+      if (err instanceof PhotoRefusedError) return { ok: false, status: err.refused.status, message: err.refused.message };
+      if (err instanceof ThumbAborted) return { ok: false, status: 499, message: err.message };
+      return { ok: false, status: 500, message: `cannot make a thumbnail of the photo: ${(err as Error).message.split('\n')[0]}` };
+    }
   }
 
   /**

@@ -72,4 +72,6 @@ export interface KliqApi {
   onEvents(listener: (events: EngineEvent[]) => void): () => void;
   /** URL of a photo's pixels for <img>, EXIF orientation applied. */
   photoUrl(observationId: string): string;
+  /** URL of a photo's thumbnail (JPEG, 256 px on the long side, EXIF orientation applied) for grids and filmstrips. */
+  thumbUrl(observationId: string): string;
 }

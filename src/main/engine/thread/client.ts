@@ -1,7 +1,7 @@
 /**
  * EngineThread: the engine (./entry.ts) in a worker thread of this process, seen from the host's thread
  * (the Electron main process): `handle(method, params)` → RpcResponse, `onEvent`, `openPhoto(id)` (the
- * checked bytes as a stream), `close(timeoutMs)`. Secrets stay on this side: the thread asks this
+ * checked bytes as a stream), `openThumb(id)`, `close(timeoutMs)`. Secrets stay on this side: the thread asks this
  * host's SecretStore (safeStorage in the desktop app). Native modules are loaded here before the thread
  * starts (process.dlopen is not thread-safe).
  */
@@ -189,11 +189,20 @@ export class EngineThread {
 
   /** A photo's checked bytes (EngineHost.openPhoto in the thread), or why not (404, 409, 410). */
   openPhoto(observationId: string, opts: { head?: boolean } = {}): Promise<ThreadPhoto> {
+    return this.bytes((id) => ({ type: 'photo', id, observationId, head: opts.head ?? false }));
+  }
+
+  /** A photo's thumbnail (EngineHost.openThumb in the thread), or why not (404, 409, 410, 500). */
+  openThumb(observationId: string): Promise<ThreadPhoto> {
+    return this.bytes((id) => ({ type: 'thumb', id, observationId }));
+  }
+
+  private bytes(request: (id: number) => ToThread): Promise<ThreadPhoto> {
     const id = this.nextId++;
     if (this.failure || this.closed) return Promise.resolve({ ok: false, status: 503, message: 'the engine is not running' });
     return new Promise((resolve) => {
       this.photos.set(id, { resolve, stream: null });
-      this.post({ type: 'photo', id, observationId, head: opts.head ?? false });
+      this.post(request(id));
     });
   }
 

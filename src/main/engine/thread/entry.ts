@@ -98,6 +98,9 @@ port.on('message', (m: ToThread) => {
     case 'photo':
       void sendPhoto(m.id, m.observationId, m.head);
       break;
+    case 'thumb':
+      void sendThumb(m.id, m.observationId);
+      break;
     case 'close':
       void host.close({ timeoutMs: m.timeoutMs }).finally(() => {
         console.log('engine thread: closed');
@@ -151,6 +154,19 @@ async function sendPhoto(id: number, observationId: string, head: boolean): Prom
   } catch (err) {
     post({ type: 'photo-end', id, error: (err as Error).message });
   }
+}
+
+/** A thumbnail (EngineHost.openThumb), as one chunk: a few kB. */
+async function sendThumb(id: number, observationId: string): Promise<void> {
+  const thumb = await host.openThumb(observationId).catch((err: Error) => ({ ok: false as const, status: 500, message: err.message }));
+  if (!thumb.ok) {
+    post({ type: 'photo-refused', id, status: thumb.status, message: thumb.message });
+    return;
+  }
+  post({ type: 'photo-head', id, mimeType: thumb.mimeType, size: thumb.bytes.length });
+  const chunk = new Uint8Array(thumb.bytes).buffer;
+  post({ type: 'photo-chunk', id, chunk }, [chunk]);
+  post({ type: 'photo-end', id });
 }
 
 console.log(`engine thread: database ${init.dbFile} open, settings in ${init.settingsDir}`);

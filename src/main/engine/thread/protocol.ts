@@ -17,6 +17,8 @@ export interface ThreadInit {
 export type ToThread =
   | { type: 'call'; id: number; method: string; params: unknown }
   | { type: 'photo'; id: number; observationId: string; head: boolean }
+  /** A thumbnail: answered like a photo (photo-head, photo-chunk, photo-end, or photo-refused). */
+  | { type: 'thumb'; id: number; observationId: string }
   | { type: 'secret-reply'; id: number; value: string | null; status: SecretStoreStatus; error?: string }
   | { type: 'close'; timeoutMs: number };
 

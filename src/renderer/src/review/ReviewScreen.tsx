@@ -21,6 +21,7 @@ import { LabelBar, ReviewToolbar } from './ReviewToolbar';
 import { usePhotoCache } from './usePhotoCache';
 import { AssetPanel, usePhotoContext } from './AssetPanel';
 import { CONDITIONS, type Condition } from '../../../shared/condition';
+import { Filmstrip } from './Filmstrip';
 
 export interface ReviewStart {
   index: number;
@@ -448,6 +449,8 @@ export function ReviewScreen({ query, start, onPosition }: Props) {
           <aside className="side-panel muted">Loading…</aside>
         )}
       </div>
+
+      <Filmstrip items={nav.snapshot.items} pos={nav.pos} onPick={(pos) => setNav({ snapshot: nav.snapshot, pos })} />
 
       <div className="statusbar">
         <span data-testid="review-filename" title={item.sourcePath}>

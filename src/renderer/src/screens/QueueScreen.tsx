@@ -1,6 +1,7 @@
 /**
  * The review queue: filters and counts on top, then a virtualized list that fetches pages on demand,
- * so 100 000 rows scroll smoothly. ↑/↓, PageUp/PageDown, Home/End move; Enter or a click opens Review.
+ * so 100 000 rows scroll smoothly. ↑/↓, PageUp/PageDown, Home/End move; Enter or a click opens Review;
+ * g (or the List/Grid toggle, remembered) shows the same queue as a grid of thumbnails (./QueueGrid.tsx).
  */
 import { useEffect, useRef, type KeyboardEvent } from 'react';
 import { useVirtualizer } from '@tanstack/react-virtual';
@@ -15,6 +16,7 @@ const SYNC_TITLE = {
 } as const;
 import type { ReviewStart } from '../review/ReviewScreen';
 import { QueueFilters, useQueueCounts } from './QueueFilters';
+import { QueueGrid, useQueueView, ViewToggle } from './QueueGrid';
 
 const ROW_HEIGHT = 30;
 
@@ -30,6 +32,8 @@ export function QueueScreen({ query, onQuery, cursor, onCursor, onOpen }: Props)
   const pages = useQueuePages(query);
   const { counts, error: countsError } = useQueueCounts(query.filter);
   const list = useRef<HTMLDivElement>(null);
+  const [view, setView] = useQueueView();
+  const toggleView = () => setView(view === 'list' ? 'grid' : 'list');
   const total = pages.total ?? 0;
   const active = Math.min(cursor, Math.max(0, total - 1));
 
@@ -43,16 +47,16 @@ export function QueueScreen({ query, onQuery, cursor, onCursor, onOpen }: Props)
   const first = rows[0]?.index ?? 0;
   const last = rows[rows.length - 1]?.index ?? 0;
   useEffect(() => {
-    if (total) pages.ensure(first, last);
-  }, [first, last, total, pages.ensure]);
+    if (total && view === 'list') pages.ensure(first, last);
+  }, [first, last, total, pages.ensure, view]);
 
   useEffect(() => {
     list.current?.focus({ preventScroll: true });
-  }, []);
+  }, [view]);
   useEffect(() => {
     if (total) virtualizer.scrollToIndex(active, { align: 'auto' });
-    // scroll only when the cursor moves or rows arrive
-  }, [active, total, virtualizer]);
+    // scroll only when the cursor moves, rows arrive or the list is shown again
+  }, [active, total, virtualizer, view]);
 
   const open = (index: number) => {
     const it = pages.item(index);
@@ -77,6 +81,9 @@ export function QueueScreen({ query, onQuery, cursor, onCursor, onOpen }: Props)
     } else if (e.key === 'Enter') {
       e.preventDefault();
       open(active);
+    } else if (e.key === 'g' && !e.ctrlKey && !e.altKey && !e.metaKey) {
+      e.preventDefault();
+      toggleView();
     }
   };
 
@@ -91,7 +98,17 @@ export function QueueScreen({ query, onQuery, cursor, onCursor, onOpen }: Props)
         counts={counts}
       />
       {(pages.error || countsError) && <p className="error-text">{pages.error ?? countsError}</p>}
-      <div className="queue-head" role="row">
+      <div className="queue-viewbar">
+        <ViewToggle view={view} onView={setView} />
+        {view === 'grid' && (
+          <span className="c-total" data-testid="queue-total">
+            {pages.total === null ? '…' : countOf(pages.total, 'photo')}
+          </span>
+        )}
+      </div>
+      {view === 'grid' && <QueueGrid pages={pages} active={active} onCursor={onCursor} onOpen={open} onToggle={toggleView} />}
+      {/* in the grid view the list is hidden, not unmounted; shown again, it scrolls to the cursor */}
+      <div className="queue-head" role="row" hidden={view !== 'list'}>
         <span className="c-index">#</span>
         <span className="c-file">Photo</span>
         <span className="c-conf">Top conf.</span>
@@ -108,6 +125,7 @@ export function QueueScreen({ query, onQuery, cursor, onCursor, onOpen }: Props)
       <div
         ref={list}
         className="queue-list"
+        hidden={view !== 'list'}
         data-testid="queue-list"
         tabIndex={0}
         role="listbox"
