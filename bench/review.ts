@@ -13,6 +13,7 @@
  * with that file's real size, bytes and mtime, so /photo serves real pixels. Served by the real
  * `kliq-audit serve` server (in this process), measured over its WebSocket and in Chromium.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -104,11 +105,11 @@ function generate(file: string, labels: string[], photos: PhotoFile[]): Db {
     for (let i = 0; i < N; i++) {
       const id = `obs_${String(i).padStart(8, '0')}`;
       const p = photos[i % photos.length];
-      // sha256 is unique per observation; the file is served on its size and mtime (engine/photo-file.ts)
       obs.run(
         id,
         locs[i % locs.length],
-        `sha_${i}`,
+        // unique per observation (its views are its own); the file is served on its size and mtime
+        crypto.createHash('sha256').update(`bench ${i}`).digest('hex'),
         p.file,
         p.bytes,
         p.mtimeMs,

@@ -185,6 +185,38 @@ describe('serve /thumb', () => {
   });
 });
 
+describe('serve /view: the screen-sized view Review shows at fit (issue 13)', () => {
+  it('a 12 MP photo: a JPEG 2000 px on the long side, upright, kept; refused like the photo once its file changed', async () => {
+    const big = path.join(dir, 'big');
+    fs.mkdirSync(big);
+    // 4000 × 3000 stored sideways: shown 3000 × 4000
+    await sharp(path.join(GENERAL, 'giraffe.jpg'))
+      .resize(4000, 3000, { fit: 'fill' })
+      .withMetadata({ orientation: 6 })
+      .jpeg({ quality: 85 })
+      .toFile(path.join(big, 'big.jpg'));
+    await runAudit({ paths: [big], db, provider: 'cpu' });
+    const o = db.prepare('SELECT id, sha256 FROM observations WHERE source_path = ?').get(path.join(big, 'big.jpg')) as Obs;
+    const view = (token = served.token) => fetch(`${base}/view/${o.id}?token=${token}`);
+    expect((await view('nope')).status).toBe(401);
+    const res = await view();
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('image/jpeg');
+    const meta = await sharp(Buffer.from(await res.arrayBuffer())).metadata();
+    expect([meta.width, meta.height, meta.orientation ?? 1]).toEqual([1500, 2000, 1]);
+    const kept = path.join(thumbsDir, o.sha256.slice(0, 2), `${o.sha256}.view`);
+    expect(fs.existsSync(kept)).toBe(true);
+    const made = host.views.made;
+    expect((await view()).status).toBe(200);
+    expect(host.views.made).toBe(made); // served from the kept file
+    // the file now holds another photo: the view stands for the audited one, so it is refused too
+    fs.copyFileSync(path.join(GENERAL, 'person.jpg'), path.join(big, 'big.jpg'));
+    const refused = await view();
+    expect(refused.status).toBe(409);
+    expect(await refused.text()).toBe('the photo file changed since it was audited: re-import it');
+  }, 120_000);
+});
+
 describe('lazy thumbnails are bounded', () => {
   it(`at most ${THUMB_CONCURRENCY} are made at once, the others wait their turn`, async () => {
     const cache = new ThumbCache(tmpDir());
@@ -210,11 +242,16 @@ describe('lazy thumbnails are bounded', () => {
     const photo = fs.readFileSync(path.join(GENERAL, 'dog.jpg'));
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
+    let started = 0;
     const slow = async () => {
+      started++;
       await held;
       return photo;
     };
     const busy = Array.from({ length: THUMB_CONCURRENCY }, (_, i) => cache.getBounded(`${i}`.padStart(64, 'a'), slow));
+    // every slot taken before the next request comes (each first looks for a kept file, asynchronously)
+    for (let i = 0; i < 500 && started < THUMB_CONCURRENCY; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(started).toBe(THUMB_CONCURRENCY);
     let asked = false;
     const gone = new AbortController();
     const waiting = cache.getBounded('f'.repeat(64), async () => ((asked = true), photo), gone.signal);

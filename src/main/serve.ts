@@ -122,10 +122,10 @@ export async function serve(opts: ServeOptions): Promise<Served> {
   };
 
   /** A thumbnail (EngineHost.openThumb): kept ones at once, others made within its limit; a request closed meanwhile is dropped. */
-  const sendThumb = async (id: string, head: boolean, res: http.ServerResponse) => {
+  const sendThumb = async (id: string, kind: 'thumb' | 'view', head: boolean, res: http.ServerResponse) => {
     const gone = new AbortController();
     res.on('close', () => gone.abort());
-    const thumb = await opts.host.openThumb(id, { signal: gone.signal }).catch(() => null);
+    const thumb = await opts.host.openThumb(id, { signal: gone.signal, kind }).catch(() => null);
     if (res.destroyed) return;
     if (!thumb) {
       res.writeHead(500).end('cannot read the photo');
@@ -135,11 +135,12 @@ export async function serve(opts: ServeOptions): Promise<Served> {
       res.writeHead(thumb.status, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' }).end(thumb.message);
       return;
     }
-    // an observation is one content (sha256) for good: its thumbnail never changes
+    // an observation is one content (sha256) for good: its thumbnail never changes; a view is kept like the
+    // photo it stands for (checked against the file on every request, see EngineHost.openThumb)
     res.writeHead(200, {
       'Content-Type': thumb.mimeType,
       'Content-Length': thumb.bytes.length,
-      'Cache-Control': 'private, max-age=31536000, immutable',
+      'Cache-Control': kind === 'view' ? 'private, max-age=3600' : 'private, max-age=31536000, immutable',
     });
     res.end(head ? undefined : thumb.bytes);
   };
@@ -162,13 +163,13 @@ export async function serve(opts: ServeOptions): Promise<Served> {
       res.writeHead(safeEqual(url.searchParams.get('token') ?? '', token) ? 204 : 401).end();
       return;
     }
-    const photo = /^\/(photo|thumb)\/([A-Za-z0-9_]+)$/.exec(url.pathname);
+    const photo = /^\/(photo|thumb|view)\/([A-Za-z0-9_]+)$/.exec(url.pathname);
     if (photo) {
       if (!safeEqual(url.searchParams.get('token') ?? '', token)) {
         res.writeHead(401).end('token required');
         return;
       }
-      if (photo[1] === 'thumb') void sendThumb(photo[2], req.method === 'HEAD', res);
+      if (photo[1] === 'thumb' || photo[1] === 'view') void sendThumb(photo[2], photo[1], req.method === 'HEAD', res);
       else void sendPhoto(photo[2], req.method === 'HEAD', res);
       return;
     }

@@ -26,6 +26,7 @@ const api: KliqApi = {
   },
   photoUrl: (observationId) => `${PHOTO_SCHEME}://${encodeURIComponent(observationId)}`,
   thumbUrl: (observationId) => `${PHOTO_SCHEME}://${encodeURIComponent(observationId)}/thumb`,
+  viewUrl: (observationId) => `${PHOTO_SCHEME}://${encodeURIComponent(observationId)}/view`,
 };
 
 const files: KliqFiles = {

@@ -164,13 +164,14 @@ export function registerIpc(isTrusted: SenderCheck): void {
     const url = new URL(request.url);
     const id = decodeURIComponent(url.hostname || url.pathname.replace(/^\/+/, ''));
     if (!/^[A-Za-z0-9_]+$/.test(id)) return new Response('bad photo id', { status: 400 });
-    // kliq-photo://<id>/thumb: its thumbnail (serve's /thumb)
-    const thumb = url.hostname !== '' && url.pathname === '/thumb';
+    // kliq-photo://<id>/thumb, /view: its thumbnail, its screen-sized view (serve's /thumb, /view)
+    const kind =
+      url.hostname !== '' && (url.pathname === '/thumb' || url.pathname === '/view') ? (url.pathname.slice(1) as 'thumb' | 'view') : null;
     const e = await getEngine();
     if (!e) return new Response(engineError ?? 'the engine is not available', { status: 503 });
     // the same check as serve's /photo, in the engine thread: the audited file or a 404/409/410 with its reason
     const head = request.method === 'HEAD';
-    const photo = await (thumb ? e.thread.openThumb(id) : e.thread.openPhoto(id, { head })).catch(() => null);
+    const photo = await (kind ? e.thread.openThumb(id, kind) : e.thread.openPhoto(id, { head })).catch(() => null);
     if (!photo) return new Response('cannot read the photo', { status: 500 });
     if (!photo.ok) return new Response(photo.message, { status: photo.status, headers: { 'Content-Type': 'text/plain; charset=utf-8' } });
     if (head) {

@@ -13,7 +13,7 @@ import { WatchService, type WatchServiceOptions } from './watch-service';
 import { loadManifest } from './models/manifest';
 import { currentUser } from './paths';
 import { PhotoFiles, type PhotoPixels, type PhotoRefused } from './photo-file';
-import { ThumbAborted, ThumbCache, thumbsDirFor } from './thumbs';
+import { ThumbAborted, ThumbCache, thumbsDirFor, VIEW } from './thumbs';
 import type { EngineService } from './service';
 import type { EngineEvent } from '../../shared/rpc';
 import type { AuditEvent, ProviderChoice } from '../../shared/domain';
@@ -59,6 +59,8 @@ export class EngineHost {
   private readonly photos: PhotoFiles;
   /** Thumbnails of the photos, kept beside the database (./thumbs.ts). */
   readonly thumbs: ThumbCache;
+  /** Review's screen-sized views of the photos, kept beside them (./thumbs.ts VIEW). */
+  readonly views: ThumbCache;
   /** WAL checkpoints in a worker thread, so that no commit on this thread pays for one (db/checkpoint.ts). */
   readonly checkpoints: WalCheckpointer;
   private state: 'open' | 'started' | 'closed' = 'open';
@@ -136,6 +138,7 @@ export class EngineHost {
     this.services = [this.sync, this.imports, this.exports, this.watch];
     this.photos = new PhotoFiles(db);
     this.thumbs = new ThumbCache(thumbsDirFor(db.name));
+    this.views = new ThumbCache(thumbsDirFor(db.name), VIEW);
     this.checkpoints = new WalCheckpointer(db);
   }
 
@@ -177,7 +180,14 @@ export class EngineHost {
    * gone gives the same 409/410 and message) within the process-wide limit of lazy thumbnails; a request
    * whose `signal` aborts while it waits for a slot is dropped (499).
    */
-  async openThumb(observationId: string, opts: { signal?: AbortSignal } = {}): Promise<ThumbResult> {
+  async openThumb(observationId: string, opts: { signal?: AbortSignal; kind?: 'thumb' | 'view' } = {}): Promise<ThumbResult> {
+    const cache = opts.kind === 'view' ? this.views : this.thumbs;
+    if (opts.kind === 'view') {
+      // a view stands for the photo: refused as the photo is when its file changed or is gone, even when kept
+      const photo = await this.photos.open(observationId);
+      if (!photo.ok) return { ok: false, status: photo.status, message: photo.message };
+      await photo.close();
+    }
     const row = this.db
       .prepare<[string], { sha256: string | null; mime_type: string | null }>('SELECT sha256, mime_type FROM observations WHERE id = ?')
       .get(observationId);
@@ -190,7 +200,7 @@ export class EngineHost {
       return Buffer.concat(chunks);
     };
     try {
-      return { ok: true, mimeType: 'image/jpeg', bytes: await this.thumbs.getBounded(row.sha256, source, opts.signal) };
+      return { ok: true, mimeType: 'image/jpeg', bytes: await cache.getBounded(row.sha256, source, opts.signal) };
     } catch (err) {
       if (err instanceof PhotoRefusedError) return { ok: false, status: err.refused.status, message: err.refused.message };
       if (err instanceof ThumbAborted) return { ok: false, status: 499, message: err.message };

@@ -19,6 +19,21 @@ import { MAX_PHOTO_PIXELS } from './ingest/photo';
 
 export const THUMB_SIZE = 256;
 export const THUMB_QUALITY = 70;
+
+/**
+ * A kept smaller copy of a photo: the thumbnail (grid, filmstrip), or the view Review shows at fit zoom,
+ * 2000 px on the long side: half a 12 MP photo's, which libvips decodes from the JPEG at half scale (2048
+ * would need the full decode, twice the time). The browser decodes and holds a view in a quarter of the
+ * photo's time and memory; zoomed in past it, Review shows the photo itself. One cache per kind, files
+ * `<sha256>.<kind>`. Views are made on request (Review asks for the next photos' ahead), not at audit.
+ */
+export interface Rendition {
+  kind: 'thumb' | 'view';
+  size: number;
+  quality: number;
+}
+export const THUMB: Rendition = { kind: 'thumb', size: THUMB_SIZE, quality: THUMB_QUALITY };
+export const VIEW: Rendition = { kind: 'view', size: 2000, quality: 80 };
 /** Lazy thumbnails made at once per process (each reads a photo of up to 20 MB and decodes it). */
 export const THUMB_CONCURRENCY = 2;
 
@@ -31,12 +46,12 @@ export function thumbsDirFor(dbFile: string): string | null {
 }
 
 /** Resizes a photo's bytes into its thumbnail (JPEG). Throws when sharp cannot decode them. */
-export async function makeThumbnail(photo: Buffer): Promise<Buffer> {
+export async function makeThumbnail(photo: Buffer, r: Rendition = THUMB): Promise<Buffer> {
   return sharp(photo, { limitInputPixels: MAX_PHOTO_PIXELS, failOn: 'none' })
     .rotate()
-    .resize(THUMB_SIZE, THUMB_SIZE, { fit: 'inside', withoutEnlargement: true })
+    .resize(r.size, r.size, { fit: 'inside', withoutEnlargement: true })
     .flatten({ background: '#ffffff' }) // PNGs with alpha: JPEG has none
-    .jpeg({ quality: THUMB_QUALITY })
+    .jpeg({ quality: r.quality })
     .toBuffer();
 }
 
@@ -93,11 +108,14 @@ export class ThumbCache {
   private readonly inFlight = new Map<string, Promise<Buffer>>();
 
   /** `dir` null: thumbnails are made on request and not kept. */
-  constructor(readonly dir: string | null) {}
+  constructor(
+    readonly dir: string | null,
+    readonly rendition: Rendition = THUMB,
+  ) {}
 
   fileFor(sha256: string): string | null {
     if (!this.dir || !SHA256.test(sha256)) return null;
-    return path.join(this.dir, sha256.slice(0, 2), `${sha256}.thumb`);
+    return path.join(this.dir, sha256.slice(0, 2), `${sha256}.${this.rendition.kind}`);
   }
 
   /** The kept thumbnail of a content, or null. */
@@ -122,7 +140,7 @@ export class ThumbCache {
     let job = this.inFlight.get(sha256);
     if (!job) {
       job = (async () => {
-        const bytes = await makeThumbnail(await source());
+        const bytes = await makeThumbnail(await source(), this.rendition);
         this.made++;
         await this.keep(sha256, bytes);
         return bytes;

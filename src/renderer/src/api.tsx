@@ -33,6 +33,7 @@ export function validated(api: KliqApi): KliqApi {
     onEvents: (listener) => api.onEvents(listener),
     photoUrl: (id) => api.photoUrl(id),
     thumbUrl: (id) => api.thumbUrl(id),
+    viewUrl: (id) => api.viewUrl(id),
   };
 }
 

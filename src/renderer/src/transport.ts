@@ -169,6 +169,7 @@ export function createWebSocketApi(opts: { token?: string | null; base?: string 
     },
     photoUrl: (observationId) => `/photo/${encodeURIComponent(observationId)}?token=${encodeURIComponent(token ?? '')}`,
     thumbUrl: (observationId) => `/thumb/${encodeURIComponent(observationId)}?token=${encodeURIComponent(token ?? '')}`,
+    viewUrl: (observationId) => `/view/${encodeURIComponent(observationId)}?token=${encodeURIComponent(token ?? '')}`,
     onState(listener) {
       stateListeners.add(listener);
       return () => {

@@ -74,4 +74,6 @@ export interface KliqApi {
   photoUrl(observationId: string): string;
   /** URL of a photo's thumbnail (JPEG, 256 px on the long side, EXIF orientation applied) for grids and filmstrips. */
   thumbUrl(observationId: string): string;
+  /** URL of a photo's screen-sized view (JPEG, 2000 px on the long side): Review shows it until zoomed in past it. */
+  viewUrl(observationId: string): string;
 }

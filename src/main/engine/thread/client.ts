@@ -193,8 +193,8 @@ export class EngineThread {
   }
 
   /** A photo's thumbnail (EngineHost.openThumb in the thread), or why not (404, 409, 410, 500). */
-  openThumb(observationId: string): Promise<ThreadPhoto> {
-    return this.bytes((id) => ({ type: 'thumb', id, observationId }));
+  openThumb(observationId: string, kind: 'thumb' | 'view' = 'thumb'): Promise<ThreadPhoto> {
+    return this.bytes((id) => ({ type: 'thumb', id, observationId, kind }));
   }
 
   private bytes(request: (id: number) => ToThread): Promise<ThreadPhoto> {

@@ -99,7 +99,7 @@ port.on('message', (m: ToThread) => {
       void sendPhoto(m.id, m.observationId, m.head);
       break;
     case 'thumb':
-      void sendThumb(m.id, m.observationId);
+      void sendThumb(m.id, m.observationId, m.kind ?? 'thumb');
       break;
     case 'close':
       void host.close({ timeoutMs: m.timeoutMs }).finally(() => {
@@ -156,9 +156,11 @@ async function sendPhoto(id: number, observationId: string, head: boolean): Prom
   }
 }
 
-/** A thumbnail (EngineHost.openThumb), as one chunk: a few kB. */
-async function sendThumb(id: number, observationId: string): Promise<void> {
-  const thumb = await host.openThumb(observationId).catch((err: Error) => ({ ok: false as const, status: 500, message: err.message }));
+/** A thumbnail or view (EngineHost.openThumb), as one chunk: a few kB, a few hundred for a view. */
+async function sendThumb(id: number, observationId: string, kind: 'thumb' | 'view'): Promise<void> {
+  const thumb = await host
+    .openThumb(observationId, { kind })
+    .catch((err: Error) => ({ ok: false as const, status: 500, message: err.message }));
   if (!thumb.ok) {
     post({ type: 'photo-refused', id, status: thumb.status, message: thumb.message });
     return;

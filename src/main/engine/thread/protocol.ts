@@ -18,7 +18,7 @@ export type ToThread =
   | { type: 'call'; id: number; method: string; params: unknown }
   | { type: 'photo'; id: number; observationId: string; head: boolean }
   /** A thumbnail: answered like a photo (photo-head, photo-chunk, photo-end, or photo-refused). */
-  | { type: 'thumb'; id: number; observationId: string }
+  | { type: 'thumb'; id: number; observationId: string; kind?: 'thumb' | 'view' }
   | { type: 'secret-reply'; id: number; value: string | null; status: SecretStoreStatus; error?: string }
   | { type: 'close'; timeoutMs: number };
 

@@ -44,7 +44,13 @@ export interface PanKey {
 
 interface Props {
   ref?: Ref<CanvasHandle>;
+  /** The photo itself. */
   src: string;
+  /**
+   * Its screen-sized view (VIEW_LONG_SIDE px on the long side), shown instead until the zoom needs more
+   * pixels than it has: a 12 MP photo costs ~100 ms to decode and 48 MB once decoded, its view a tenth.
+   */
+  viewSrc?: string;
   /** Size known from the queue row (before the image loads); the image's natural size wins. */
   size: Size | null;
   detections: readonly ReviewDetection[];
@@ -77,6 +83,8 @@ const MAX_SCALE = 32;
 const DRAG_THRESHOLD = 3;
 /** Boxes narrower than this on screen get no text label (hover shows it). */
 const LABEL_MIN_PX = 56;
+/** The long side of the hosts' views (engine/thumbs.ts VIEW). */
+const VIEW_LONG_SIDE = 2000;
 
 export function PhotoCanvas(props: Props) {
   const { src, detections, selectedId, drawing, pendingBox, panKey, onSelect, onCommitBox, onDraw, onOpenPicker } = props;
@@ -91,9 +99,11 @@ export function PhotoCanvas(props: Props) {
   const size = natural ?? props.size;
   const viewRef = useRef(view);
   viewRef.current = view;
-
+  /** Zoomed in past the view's pixels once: the photo itself from then on (for this photo). */
+  const [full, setFull] = useState(false);
   // a new photo: forget the previous one's size and go back to fit
   useLayoutEffect(() => {
+    setFull(false);
     setNatural(null);
     setLoaded('loading');
     setFailure(null);
@@ -127,6 +137,17 @@ export function PhotoCanvas(props: Props) {
     const scale = Math.min(vp.width / size.width, vp.height / size.height);
     return { scale, tx: (vp.width - size.width * scale) / 2, ty: (vp.height - size.height * scale) / 2, fit: true };
   }, [size, vp]);
+
+  // the view while it has the pixels the screen shows (at fit: the fit scale, even before it is applied)
+  const shownScale = view.fit ? (fitView()?.scale ?? 0) : view.scale;
+  const needsFull =
+    !props.viewSrc ||
+    full ||
+    // a photo no larger than a view is its own view
+    (size !== null && Math.max(size.width, size.height) <= VIEW_LONG_SIDE) ||
+    (size !== null && shownScale * (window.devicePixelRatio || 1) * Math.max(size.width, size.height) > VIEW_LONG_SIDE * 1.05);
+  const imgSrc = needsFull ? src : props.viewSrc!;
+  if (needsFull && !full && props.viewSrc) setFull(true);
 
   // keep fitting while in fit mode (new photo, window resized)
   useLayoutEffect(() => {
@@ -313,7 +334,7 @@ export function PhotoCanvas(props: Props) {
         >
           <img
             key={src}
-            src={src}
+            src={imgSrc}
             alt=""
             draggable={false}
             data-testid="review-image"
@@ -322,6 +343,8 @@ export function PhotoCanvas(props: Props) {
             onLoad={(e) => {
               const img = e.currentTarget;
               setLoaded('ok');
+              // the photo itself tells its true size (a view is smaller by design)
+              if (imgSrc !== src) return;
               if (img.naturalWidth && img.naturalHeight && (img.naturalWidth !== size.width || img.naturalHeight !== size.height)) {
                 setNatural({ width: img.naturalWidth, height: img.naturalHeight });
               }

@@ -170,8 +170,8 @@ export function ReviewScreen({ query, start, onPosition }: Props) {
     const { snapshot, pos } = nav;
     const prefetchNext = async () => {
       if (pos + 1 >= snapshot.items.length) await snapshot.extendForward().catch(() => false);
-      const next = snapshot.items[pos + 1];
-      if (next && live) cache.prefetch(next.observationId);
+      // two ahead: pressing straight on, the one after next is already on its way
+      for (const next of snapshot.items.slice(pos + 1, pos + 3)) if (live) cache.prefetch(next.observationId);
       const prev = snapshot.items[pos - 1];
       if (prev && live) cache.prefetch(prev.observationId);
     };
@@ -418,6 +418,7 @@ export function ReviewScreen({ query, start, onPosition }: Props) {
           <PhotoCanvas
             ref={canvas}
             src={api.photoUrl(item.observationId)}
+            viewSrc={api.viewUrl(item.observationId)}
             size={size}
             detections={visible}
             selectedId={selectedId}

@@ -7,6 +7,8 @@ import type { PhotoDetail } from '../../../shared/rpc';
 import { useApi, useChangedEvents } from '../api';
 
 const MAX_ENTRIES = 24;
+/** Views decoded ahead and kept (the next ones and the previous one). */
+const MAX_IMAGES = 4;
 
 export function usePhotoCache() {
   const api = useApi();
@@ -44,7 +46,11 @@ export function usePhotoCache() {
     [api],
   );
 
-  /** Starts loading a photo's detail and its pixels (the browser keeps the decoded image in its cache). */
+  /**
+   * Starts loading a photo's detail and its view, and decodes the view ahead (img.decode(), off the main
+   * thread): the next photo paints without a decode in the keypress's frame. A few are kept; the ones
+   * dropped let go of their pixels (src emptied), so memory stays flat however many photos are viewed.
+   */
   const prefetch = useCallback(
     (id: string) => {
       void get(id).catch(() => undefined);
@@ -52,9 +58,14 @@ export function usePhotoCache() {
       if (!imgs.has(id)) {
         const img = new Image();
         img.decoding = 'async';
-        img.src = api.photoUrl(id);
+        img.src = api.viewUrl(id);
+        img.decode().catch(() => undefined);
         imgs.set(id, img);
-        while (imgs.size > 8) imgs.delete(imgs.keys().next().value!);
+        while (imgs.size > MAX_IMAGES) {
+          const old = imgs.keys().next().value!;
+          imgs.get(old)!.src = '';
+          imgs.delete(old);
+        }
       }
     },
     [api, get],
