@@ -301,6 +301,42 @@ export class ReviewService {
       .slice(0, p.limit);
   }
 
+  /**
+   * The labels behind Review's number keys: the location's own set, else the default one. The default is
+   * made once, from the most used labels (then the model's), and stored: from then on it changes only when
+   * the auditor changes it, never because counts moved while they worked.
+   */
+  labelKeys(p: { location: string | null }): Result<'labelKeys'> {
+    const get = this.db.prepare<[string], { value: string }>('SELECT value FROM settings WHERE key = ?');
+    const read = (key: string) => {
+      const row = get.get(key);
+      return row ? (JSON.parse(row.value) as string[]) : null;
+    };
+    const own = p.location ? read(`label_keys:${p.location}`) : null;
+    if (own?.length) return { labels: own, scope: 'location' };
+    const kept = read('label_keys');
+    if (kept) return { labels: kept, scope: 'default' };
+    const uses = [...this.queues.labelUses()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([l]) => l);
+    const labels = [...new Set([...uses, ...(this.opts.modelLabels ?? [])])].slice(0, 9);
+    if (labels.length) this.storeLabelKeys('label_keys', labels);
+    return { labels, scope: 'default' };
+  }
+
+  setLabelKeys(p: { location: string | null; labels: string[] }): Result<'setLabelKeys'> {
+    const labels = [...new Set(p.labels.map((l) => l.trim()))];
+    if (labels.length !== p.labels.length) throw new InvalidRequestError('a label can be on one key only');
+    if (!p.location && !labels.length) throw new InvalidRequestError('the default key set needs at least one label');
+    if (p.location && !labels.length) this.db.prepare('DELETE FROM settings WHERE key = ?').run(`label_keys:${p.location}`);
+    else this.storeLabelKeys(p.location ? `label_keys:${p.location}` : 'label_keys', labels);
+    return this.labelKeys({ location: p.location });
+  }
+
+  private storeLabelKeys(key: string, labels: string[]) {
+    this.db
+      .prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value')
+      .run(key, JSON.stringify(labels));
+  }
+
   /** Imports SKUs into the catalog (name, optional sku). */
   addCatalogItems(items: { sku?: string | null; name: string }[]): number {
     const t = now();

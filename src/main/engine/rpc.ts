@@ -29,6 +29,8 @@ export function handlersFor(host: EngineHost): Handlers {
     photo: (p) => r.photo(p),
     batchSummary: (p) => r.batchSummary(p),
     catalog: (p) => r.catalog(p),
+    labelKeys: (p) => r.labelKeys(p),
+    setLabelKeys: (p) => r.setLabelKeys(p),
     updateDetection: (p) => r.updateDetection(p),
     addDetection: (p) => r.addDetection(p),
     deleteDetection: (p) => r.deleteDetection(p),

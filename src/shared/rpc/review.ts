@@ -90,6 +90,14 @@ export const CatalogEntrySchema = z.object({
 });
 export type CatalogEntry = z.infer<typeof CatalogEntrySchema>;
 
+export const LabelKeysSchema = z.object({
+  /** Up to 9 labels, key 1 first. */
+  labels: z.array(z.string()),
+  /** Whose set it is: the location's own, or the default. */
+  scope: z.enum(['location', 'default']),
+});
+export type LabelKeys = z.infer<typeof LabelKeysSchema>;
+
 export const reviewMethods = {
   queue: {
     params: z.object({
@@ -128,6 +136,19 @@ export const reviewMethods = {
   catalog: {
     params: z.object({ query: QuerySchema.default(''), limit: z.number().int().min(1).max(1000).default(200) }),
     result: z.array(CatalogEntrySchema),
+  },
+  /**
+   * The labels behind the number keys 1–9 in Review: the location's set when it has one, else the default
+   * set (made once from the most used labels, then kept: keys never change meaning during work).
+   */
+  labelKeys: {
+    params: z.object({ location: NameSchema.nullable().default(null) }),
+    result: LabelKeysSchema,
+  },
+  /** Saves a key set: the location's (`location`), or the default one (null). `labels: []` with a location drops its own set. */
+  setLabelKeys: {
+    params: z.object({ location: NameSchema.nullable().default(null), labels: z.array(LabelSchema).max(9) }),
+    result: LabelKeysSchema,
   },
   // Edits. `version` is the detection's version the edit was made on (a mismatch is a 'conflict');
   // `clientEditId`, made by the client once per edit, makes a retry (answer lost, reconnect) apply once.

@@ -1,6 +1,5 @@
 /** Review's toolbar (photo, review, box and view commands) and its label bar (the 1–9 labels). */
 import type { ReactNode } from 'react';
-import type { CatalogEntry } from '../../../shared/rpc';
 import { labelColor } from './geometry';
 import { SaveIndicator } from './SaveIndicator';
 import type { SaveState } from './useEdits';
@@ -88,14 +87,17 @@ interface LabelBarProps {
   /** The selected box's label, or null when no box is selected. */
   boxLabel: string | null;
   drawLabel: string | null;
-  topLabels: CatalogEntry[];
+  /** The labels behind keys 1–9, and whose set they are. */
+  keys: string[];
+  keysScope: 'location' | 'default';
+  onEditKeys(): void;
   shown: number;
   total: number;
   onAssign(label: string): void;
   onPicker(): void;
 }
 
-export function LabelBar({ boxLabel, drawLabel, topLabels, shown, total, onAssign, onPicker }: LabelBarProps) {
+export function LabelBar({ boxLabel, drawLabel, keys, keysScope, onEditKeys, shown, total, onAssign, onPicker }: LabelBarProps) {
   const current = boxLabel ?? drawLabel;
   return (
     <div className="label-bar" role="toolbar" aria-label="Labels" data-testid="label-bar">
@@ -110,22 +112,32 @@ export function LabelBar({ boxLabel, drawLabel, topLabels, shown, total, onAssig
         {boxLabel !== null ? 'Box: ' : 'New boxes: '}
         <b>{current ?? '—'}</b>
       </button>
-      {topLabels.map((l, i) => (
+      {keys.map((label, i) => (
         <button
-          key={l.label}
+          key={label}
           type="button"
-          className={`label-key${current === l.label ? ' is-current' : ''}`}
+          className={`label-key${current === label ? ' is-current' : ''}`}
           data-testid="label-key"
-          data-label={l.label}
+          data-label={label}
           onMouseDown={(e) => e.preventDefault()}
-          onClick={() => onAssign(l.label)}
-          title={`${l.label}: ${l.uses} uses (key ${i + 1})`}
+          onClick={() => onAssign(label)}
+          title={`${label} (key ${i + 1})`}
         >
           <kbd>{i + 1}</kbd>
-          <span className="swatch" style={{ background: labelColor(l.label) }} />
-          {l.label}
+          <span className="swatch" style={{ background: labelColor(label) }} />
+          {label}
         </button>
       ))}
+      <button
+        type="button"
+        className="tool edit-keys"
+        data-testid="edit-label-keys"
+        title={`Change the labels behind 1–9 (${keysScope === 'location' ? "this location's set" : 'the default set'})`}
+        onMouseDown={(e) => e.preventDefault()}
+        onClick={onEditKeys}
+      >
+        {keysScope === 'location' ? 'Keys: location' : 'Keys: default'} ✎
+      </button>
       <span className="tool-spacer" />
       <span className="muted small">
         {shown}/{total} boxes shown

@@ -11,7 +11,7 @@ export const SHORTCUTS: { keys: string[]; what: string; group: string }[] = [
   { group: 'Boxes', keys: ['Delete', 'Backspace'], what: 'Delete the selected box' },
   { group: 'Boxes', keys: ['↑ ↓ ← →'], what: 'Nudge the selected box by 1 px (Shift: 10 px)' },
   { group: 'Labels', keys: ['l', 'double-click'], what: 'Pick a label from the catalog (relabels the selected box)' },
-  { group: 'Labels', keys: ['1 … 9'], what: 'Assign one of the 9 most used labels' },
+  { group: 'Labels', keys: ['1 … 9'], what: 'Assign the label of that key (the set shown in the label bar; ✎ changes it)' },
   { group: 'Grades', keys: ['Shift+1 … Shift+4'], what: 'Grade good / fair / poor / critical: the selected box, else the photo’s asset' },
   { group: 'Grades', keys: ['Shift+0'], what: 'Clear the grade (of the selected box, else of the asset)' },
   { group: 'Edit', keys: ['Ctrl+Z'], what: 'Undo (moves, resizes, relabels, adds, deletes)' },
