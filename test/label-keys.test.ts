@@ -16,15 +16,18 @@ function setup() {
   const boxes: Record<string, string[]> = { a: ['cup', 'cup', 'cup', 'dog'], b: ['cup', 'bottle', 'bottle'], c: ['person'] };
   for (const [i, labels] of Object.entries(boxes)) {
     db.prepare(
-      `INSERT INTO observations (id, location_id, sha256, source_path, bytes, mime_type, width, height, metadata, status, created_at, updated_at)
+      `INSERT INTO observations
+         (id, location_id, sha256, source_path, bytes, mime_type, width, height, metadata, status, created_at, updated_at)
        VALUES (?, 'l1', ?, ?, 1, 'image/jpeg', 100, 100, '{}', 'completed', ?, ?)`,
     ).run(`obs_${i}`, `sha_${i}`, `/p/${i}.jpg`, t, t);
     db.prepare(
-      `INSERT INTO cv_jobs (id, observation_id, model, status, provider, summary, created_at) VALUES (?, ?, 'm', 'completed', 'cpu', '{}', ?)`,
+      `INSERT INTO cv_jobs (id, observation_id, model, status, provider, summary, created_at)
+       VALUES (?, ?, 'm', 'completed', 'cpu', '{}', ?)`,
     ).run(`job_${i}`, `obs_${i}`, t);
     for (const l of labels)
       db.prepare(
-        'INSERT INTO detections (cv_job_id, observation_id, object_name, confidence, x, y, width, height) VALUES (?, ?, ?, 0.9, 1, 1, 5, 5)',
+        `INSERT INTO detections (cv_job_id, observation_id, object_name, confidence, x, y, width, height)
+         VALUES (?, ?, ?, 0.9, 1, 1, 5, 5)`,
       ).run(`job_${i}`, `obs_${i}`, l);
     db.prepare('UPDATE observations SET current_job_id = ? WHERE id = ?').run(`job_${i}`, `obs_${i}`);
   }
