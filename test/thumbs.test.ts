@@ -217,6 +217,34 @@ describe('serve /view: the screen-sized view Review shows at fit (issue 13)', ()
   }, 120_000);
 });
 
+describe('views are made after an import (issue 13)', () => {
+  it('an import of a 12 MP photo leaves its view kept, with no request for it; a small photo gets none', async () => {
+    const folder = path.join(tmpDir(), 'import');
+    fs.mkdirSync(folder);
+    await sharp(path.join(GENERAL, 'fruits.jpg'))
+      .resize(4000, 3000, { fit: 'fill' })
+      .jpeg({ quality: 85 })
+      .toFile(path.join(folder, 'big.jpg'));
+    fs.copyFileSync(path.join(GENERAL, 'dog.jpg'), path.join(folder, 'small.jpg'));
+    const file = path.join(tmpDir(), 'import.db');
+    const h = EngineHost.open(file, { user: 'rep', provider: 'cpu' }).start();
+    try {
+      const done = new Promise<void>((resolve) => h.onEvent((e) => e.type === 'import' && e.event.type === 'done' && resolve()));
+      h.imports.startImport({ paths: [folder] });
+      await done;
+      await h.warmViews([]); // the views asked for at 'done' are made
+      const sha = (name: string) =>
+        h.db.prepare('SELECT sha256 FROM observations WHERE source_path = ?').pluck().get(path.join(folder, name)) as string;
+      const viewOf = (s: string) => path.join(thumbsDirFor(file)!, s.slice(0, 2), `${s}.view`);
+      expect(fs.existsSync(viewOf(sha('big.jpg')))).toBe(true);
+      expect(fs.existsSync(viewOf(sha('small.jpg')))).toBe(false);
+      expect(h.views.made).toBe(1);
+    } finally {
+      await h.close();
+    }
+  }, 120_000);
+});
+
 describe('lazy thumbnails are bounded', () => {
   it(`at most ${THUMB_CONCURRENCY} are made at once, the others wait their turn`, async () => {
     const cache = new ThumbCache(tmpDir());

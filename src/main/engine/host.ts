@@ -4,6 +4,7 @@
  * their life: open → start → close. A new long-lived service (the watcher, sync) is added here, once.
  */
 import crypto from 'node:crypto';
+import path from 'node:path';
 import { immediate, openDb, type Db } from './db';
 import { ReviewService } from './review';
 import { ImportManager } from './imports';
@@ -108,6 +109,17 @@ export class EngineHost {
       for (const l of this.listeners) l(e);
       // what was just written (an edit, a photo audited) goes to the KLIQ API soon
       if (e.type === 'changed' || ((e.type === 'import' || e.type === 'watch') && e.event.type === 'photo')) this.sync?.nudge();
+      // the views Review will show of the large photos an import audits, made once it is done (not during it:
+      // the audit has the cores), rather than when each is first shown
+      if ((e.type === 'import' || e.type === 'watch') && e.event.type === 'photo' && e.event.status === 'completed')
+        this.auditedPaths.push(path.resolve(e.event.path)); // shown relative to the working folder
+      if ((e.type === 'import' || e.type === 'watch') && e.event.type === 'done') {
+        const large = this.db.prepare<[string], string>(
+          `SELECT o.id FROM observation_sources s JOIN observations o ON o.id = s.observation_id
+           WHERE s.path IN (SELECT value FROM json_each(?)) AND max(o.width, o.height) > ${VIEW.size}`,
+        );
+        void this.warmViews(large.pluck().all(JSON.stringify(this.auditedPaths.splice(0))));
+      }
     };
     this.review = new ReviewService(db, {
       user: opts.user,
@@ -158,11 +170,36 @@ export class EngineHost {
   async close(opts: { timeoutMs?: number } = {}): Promise<void> {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    this.viewsToMake.length = 0;
     const timeoutMs = opts.timeoutMs ?? 5000;
     await Promise.all([...this.services].reverse().map((s) => s.stop(timeoutMs)));
     this.listeners.clear();
     await this.checkpoints.stop(timeoutMs);
     if (this.own.ownsDb) this.db.close();
+  }
+
+  private readonly viewsToMake: string[] = [];
+  private readonly auditedPaths: string[] = [];
+  private viewsMaking: Promise<void> | null = null;
+
+  /**
+   * Makes the screen-sized views (./thumbs.ts VIEW) of these photos in the background, one at a time
+   * (within the lazy limit, so a page's own requests still get a slot); resolves when every view asked
+   * for so far is kept. Done after each import, so Review shows a photo without making its view first.
+   */
+  warmViews(observationIds: string[]): Promise<void> {
+    this.viewsToMake.push(...observationIds);
+    this.viewsMaking ??= this.makeViews();
+    return this.viewsMaking;
+  }
+
+  private async makeViews(): Promise<void> {
+    try {
+      for (let id = this.viewsToMake.shift(); id !== undefined && this.state !== 'closed'; id = this.viewsToMake.shift())
+        await this.openThumb(id, { kind: 'view' }).catch(() => undefined);
+    } finally {
+      this.viewsMaking = null; // in the same turn as the last shift(): an id pushed later starts a new run
+    }
   }
 
   /**

@@ -84,7 +84,7 @@ const DRAG_THRESHOLD = 3;
 /** Boxes narrower than this on screen get no text label (hover shows it). */
 const LABEL_MIN_PX = 56;
 /** The long side of the hosts' views (engine/thumbs.ts VIEW). */
-const VIEW_LONG_SIDE = 2000;
+export const VIEW_LONG_SIDE = 2000;
 
 export function PhotoCanvas(props: Props) {
   const { src, detections, selectedId, drawing, pendingBox, panKey, onSelect, onCommitBox, onDraw, onOpenPicker } = props;

@@ -171,10 +171,10 @@ export function ReviewScreen({ query, start, onPosition }: Props) {
     const { snapshot, pos } = nav;
     const prefetchNext = async () => {
       if (pos + 1 >= snapshot.items.length) await snapshot.extendForward().catch(() => false);
-      // two ahead: pressing straight on, the one after next is already on its way
-      for (const next of snapshot.items.slice(pos + 1, pos + 3)) if (live) cache.prefetch(next.observationId);
+      // four ahead: pressing straight on, the next ones are already decoded or on their way
+      for (const next of snapshot.items.slice(pos + 1, pos + 5)) if (live) cache.prefetch(next);
       const prev = snapshot.items[pos - 1];
-      if (prev && live) cache.prefetch(prev.observationId);
+      if (prev && live) cache.prefetch(prev);
     };
     void prefetchNext();
     return () => {

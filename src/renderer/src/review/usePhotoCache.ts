@@ -5,10 +5,11 @@
 import { useCallback, useMemo, useRef } from 'react';
 import type { PhotoDetail } from '../../../shared/rpc';
 import { useApi, useChangedEvents } from '../api';
+import { VIEW_LONG_SIDE } from './PhotoCanvas';
 
 const MAX_ENTRIES = 24;
 /** Views decoded ahead and kept (the next ones and the previous one). */
-const MAX_IMAGES = 4;
+const MAX_IMAGES = 6;
 
 export function usePhotoCache() {
   const api = useApi();
@@ -52,13 +53,15 @@ export function usePhotoCache() {
    * dropped let go of their pixels (src emptied), so memory stays flat however many photos are viewed.
    */
   const prefetch = useCallback(
-    (id: string) => {
+    (item: { observationId: string; width: number | null; height: number | null }) => {
+      const id = item.observationId;
       void get(id).catch(() => undefined);
       const imgs = images.current;
       if (!imgs.has(id)) {
         const img = new Image();
         img.decoding = 'async';
-        img.src = api.viewUrl(id);
+        // what Review shows at fit (PhotoCanvas): the view of a large photo, a small one itself
+        img.src = Math.max(item.width ?? Infinity, item.height ?? Infinity) > VIEW_LONG_SIDE ? api.viewUrl(id) : api.photoUrl(id);
         img.decode().catch(() => undefined);
         imgs.set(id, img);
         while (imgs.size > MAX_IMAGES) {
