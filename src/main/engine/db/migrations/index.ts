@@ -8,6 +8,7 @@ import * as m006 from './006_sync';
 import * as m008 from './008_retail';
 import * as m009 from './009_buildings_export';
 import * as m010 from './010_import_folders';
+import * as m012 from './012_detection_verified';
 
 export interface Migration {
   version: number;
@@ -26,4 +27,5 @@ export const migrations: Migration[] = [
   { version: 8, name: '008_retail', up: m008.up },
   { version: 9, name: '009_buildings_export', up: m009.up },
   { version: 10, name: '010_import_folders', up: m010.up },
+  { version: 12, name: '012_detection_verified', up: m012.up },
 ];
