@@ -349,7 +349,7 @@ describe.skipIf(!hasChromium)('review UI in Chromium against kliq-audit serve', 
       'the box selected',
       async () => (await page.getAttribute(`[data-testid=box][data-id="${id}"]`, 'data-selected')) === 'true',
     );
-    expect(await page.$$('[data-testid^=handle-]')).toHaveLength(4);
+    expect(await page.$$('[data-testid^=handle-]')).toHaveLength(8); // 4 corners, 4 edge midpoints
     outbox.none(); // selecting is no edit
 
     // move by dragging it

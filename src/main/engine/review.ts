@@ -50,6 +50,7 @@ export interface DetRow {
   corrected: number;
   version: number;
   attributes: string;
+  verified: number;
 }
 
 /** Sync state of a photo (its upload, observation, results and labels in the outbox): the queue's synced marker. */
@@ -93,6 +94,7 @@ export function toDetection(d: DetRow): ReviewDetection {
     corrected: d.corrected === 1,
     version: d.version,
     condition: conditionOf(d.attributes),
+    verified: d.verified === 1,
   };
 }
 
@@ -139,6 +141,7 @@ export class ReviewService {
          version = version + 1, updated_at = @now WHERE id = @id`,
       ),
       setDeleted: db.prepare('UPDATE detections SET deleted = ?, version = version + 1, updated_at = ? WHERE id = ?'),
+      setVerified: db.prepare('UPDATE detections SET verified = ?, version = version + 1, updated_at = ? WHERE id = ?'),
       insertDetection: db.prepare(
         `INSERT INTO detections (cv_job_id, observation_id, object_name, confidence, x, y, width, height, source, corrected, updated_at)
          VALUES (@jobId, @observationId, @objectName, 1, @x, @y, @width, @height, 'user', 1, @now)`,
@@ -485,6 +488,31 @@ export class ReviewService {
         action: 'restore',
         before: null,
         after,
+        value: toDetection(this.det(d.id)),
+      };
+    });
+  }
+
+  /**
+   * The auditor checked the box (or takes the mark back). Recorded as an 'update' whose before and after
+   * carry `verified`: the KLIQ API's detections have no such field, so the correction (outbox payload)
+   * is where it travels; the label set a labels item PUTs is unchanged by it.
+   */
+  verifyDetection(p: Params<'verifyDetection'>): Result<'verifyDetection'> {
+    return this.edit(p.clientEditId, this.replayDetection, () => {
+      const d = this.editable(p.detectionId, p.version);
+      if (d.deleted) throw new InvalidRequestError(`detection ${d.id} is deleted: restore it first`);
+      if ((d.verified === 1) === p.verified) {
+        throw new InvalidRequestError(`detection ${d.id} is already ${p.verified ? 'verified' : 'not verified'}`);
+      }
+      const state = { objectName: d.object_name, boundingBox: { x: d.x, y: d.y, width: d.width, height: d.height } };
+      this.s.setVerified.run(p.verified ? 1 : 0, now(), d.id);
+      return {
+        observationId: d.observation_id,
+        detectionId: d.id,
+        action: 'update',
+        before: { ...state, verified: !p.verified },
+        after: { ...state, verified: p.verified },
         value: toDetection(this.det(d.id)),
       };
     });

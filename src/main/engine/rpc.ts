@@ -35,6 +35,7 @@ export function handlersFor(host: EngineHost): Handlers {
     addDetection: (p) => r.addDetection(p),
     deleteDetection: (p) => r.deleteDetection(p),
     restoreDetection: (p) => r.restoreDetection(p),
+    verifyDetection: (p) => r.verifyDetection(p),
     setReview: (p) => r.setReview(p),
     startImport: (p) => i.startImport(p),
     cancelImport: (p) => i.cancel(p.importId),

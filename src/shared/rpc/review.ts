@@ -69,6 +69,8 @@ export const ReviewDetectionSchema = z.object({
   version: z.number().int(),
   /** BuildingScan: the auditor's grade of the box (attributes.condition), null when ungraded. */
   condition: z.enum(CONDITIONS).nullable().optional(),
+  /** The auditor checked this box (an edit of its own, like a move: `verifyDetection`). */
+  verified: z.boolean(),
 });
 export type ReviewDetection = z.infer<typeof ReviewDetectionSchema>;
 
@@ -178,6 +180,16 @@ export const reviewMethods = {
   },
   restoreDetection: {
     params: z.object({ detectionId: z.number().int(), version: z.number().int(), clientEditId: IdSchema.optional() }),
+    result: ReviewDetectionSchema,
+  },
+  /** Marks the box as checked by the auditor (or clears the mark); returns the box with its new version. */
+  verifyDetection: {
+    params: z.object({
+      detectionId: z.number().int(),
+      version: z.number().int(),
+      verified: z.boolean(),
+      clientEditId: IdSchema.optional(),
+    }),
     result: ReviewDetectionSchema,
   },
   setReview: {

@@ -2,7 +2,9 @@
  * The photo with its boxes: an <img> and an SVG overlay in photo pixels (viewBox = natural size), both
  * inside one stage scaled and translated by CSS. Zoom to fit / 100 % / wheel around the cursor; pan by
  * dragging the background, with the middle button, or with Space held; select, move, resize (corner
- * handles) and draw boxes with the pointer. Edits are reported once, when the pointer is released.
+ * and edge handles) and draw boxes with the pointer (a crosshair and guide lines while drawing). Edits
+ * are reported once, when the pointer is released. Boxes of locked labels are drawn but take no pointer
+ * (a click goes through to what is under them); each box's name is placed by ./labels.ts.
  */
 import {
   useCallback,
@@ -20,17 +22,18 @@ import type { ReviewDetection } from '../../../shared/rpc';
 import {
   boxFromPoints,
   clamp,
-  CORNERS,
-  cornerPoint,
+  handlePoint,
+  HANDLES,
   labelColor,
   MIN_BOX,
   moveBox,
   resizeBox,
   roundBox,
   sameBox,
-  type Corner,
+  type Handle,
   type Size,
 } from './geometry';
+import { LABEL_FONT_PX, labelMetrics, placeLabels } from './labels';
 
 export interface CanvasHandle {
   fit(): void;
@@ -55,11 +58,16 @@ interface Props {
   size: Size | null;
   detections: readonly ReviewDetection[];
   selectedId: number | null;
+  /** The box under the pointer here or in the box list: highlighted, its label always shown. */
+  hoveredId: number | null;
+  /** Labels whose boxes are locked: drawn, but not selectable, movable or resizable here. */
+  locked: ReadonlySet<string>;
   drawing: boolean;
   /** A box drawn and sent, not yet confirmed by the engine. */
   pendingBox: BoundingBox | null;
   panKey: { current: PanKey };
   onSelect(id: number | null): void;
+  onHover(id: number | null): void;
   onCommitBox(id: number, box: BoundingBox): void;
   onDraw(box: BoundingBox): void;
   onOpenPicker(id: number): void;
@@ -75,7 +83,7 @@ interface View {
 type Drag =
   | { kind: 'pan'; x0: number; y0: number; tx0: number; ty0: number; moved: boolean; deselect: boolean }
   | { kind: 'move'; id: number; px0: number; py0: number; x0: number; y0: number; box0: BoundingBox; box: BoundingBox; moved: boolean }
-  | { kind: 'resize'; id: number; corner: Corner; box0: BoundingBox; box: BoundingBox }
+  | { kind: 'resize'; id: number; handle: Handle; box0: BoundingBox; box: BoundingBox }
   | { kind: 'draw'; px0: number; py0: number; box: BoundingBox };
 
 const MIN_SCALE = 0.02;
@@ -87,7 +95,21 @@ const LABEL_MIN_PX = 56;
 export const VIEW_LONG_SIDE = 2000;
 
 export function PhotoCanvas(props: Props) {
-  const { src, detections, selectedId, drawing, pendingBox, panKey, onSelect, onCommitBox, onDraw, onOpenPicker } = props;
+  const {
+    src,
+    detections,
+    selectedId,
+    hoveredId,
+    locked,
+    drawing,
+    pendingBox,
+    panKey,
+    onSelect,
+    onHover,
+    onCommitBox,
+    onDraw,
+    onOpenPicker,
+  } = props;
   const viewport = useRef<HTMLDivElement>(null);
   const [natural, setNatural] = useState<Size | null>(null);
   const [loaded, setLoaded] = useState<'loading' | 'ok' | 'error'>('loading');
@@ -96,6 +118,8 @@ export function PhotoCanvas(props: Props) {
   const [vp, setVp] = useState<Size>({ width: 0, height: 0 });
   const [view, setView] = useState<View>({ scale: 1, tx: 0, ty: 0, fit: true });
   const [drag, setDrag] = useState<Drag | null>(null);
+  /** The pointer in photo pixels while drawing: where the guide lines cross. */
+  const [aim, setAim] = useState<[number, number] | null>(null);
   const size = natural ?? props.size;
   const viewRef = useRef(view);
   viewRef.current = view;
@@ -210,11 +234,11 @@ export function PhotoCanvas(props: Props) {
     } else if (drawing && size) {
       next = { kind: 'draw', px0: px, py0: py, box: boxFromPoints(px, py, px, py, size) };
     } else {
-      const handle = target.closest('[data-handle]')?.getAttribute('data-handle') as Corner | null | undefined;
+      const handle = target.closest('[data-handle]')?.getAttribute('data-handle') as Handle | null | undefined;
       const boxId = Number(target.closest('[data-box-id]')?.getAttribute('data-box-id') ?? NaN);
       const selected = detections.find((d) => d.id === selectedId);
       if (handle && selected) {
-        next = { kind: 'resize', id: selected.id, corner: handle, box0: selected.boundingBox, box: selected.boundingBox };
+        next = { kind: 'resize', id: selected.id, handle, box0: selected.boundingBox, box: selected.boundingBox };
       } else if (Number.isFinite(boxId)) {
         const d = detections.find((x) => x.id === boxId);
         if (d) {
@@ -242,8 +266,10 @@ export function PhotoCanvas(props: Props) {
   };
 
   const onPointerMove = (e: ReactPointerEvent<HTMLDivElement>) => {
-    if (!drag || !size) return;
+    if (!size) return;
     const [px, py] = toPhoto(e);
+    if (drawing) setAim([clamp(px, 0, size.width), clamp(py, 0, size.height)]);
+    if (!drag) return;
     switch (drag.kind) {
       case 'pan': {
         const dx = e.clientX - drag.x0;
@@ -260,7 +286,7 @@ export function PhotoCanvas(props: Props) {
         break;
       }
       case 'resize':
-        setDrag({ ...drag, box: resizeBox(drag.box0, drag.corner, Math.round(px), Math.round(py), size) });
+        setDrag({ ...drag, box: resizeBox(drag.box0, drag.handle, Math.round(px), Math.round(py), size) });
         break;
       case 'draw':
         setDrag({ ...drag, box: boxFromPoints(drag.px0, drag.py0, px, py, size) });
@@ -291,10 +317,11 @@ export function PhotoCanvas(props: Props) {
 
   const onDoubleClick = (e: ReactMouseEvent) => {
     // the viewport holds the pointer capture from the clicks, so the event's target is the viewport,
-    // not the box: find the box under the pointer instead
+    // not the box: find the box under the pointer instead (its outline, its inside or its name; a
+    // handle is the selected box's)
     const under = document.elementFromPoint(e.clientX, e.clientY) ?? (e.target as Element);
-    const boxId = Number(under.closest('[data-box-id]')?.getAttribute('data-box-id') ?? NaN);
-    if (Number.isFinite(boxId)) onOpenPicker(boxId);
+    const boxId = under.closest('[data-handle]') ? selectedId : Number(under.closest('[data-box-id]')?.getAttribute('data-box-id') ?? NaN);
+    if (boxId !== null && Number.isFinite(boxId)) onOpenPicker(boxId);
   };
 
   const s = view.scale;
@@ -302,13 +329,30 @@ export function PhotoCanvas(props: Props) {
   const ordered = [...detections].sort((a, b) => b.boundingBox.width * b.boundingBox.height - a.boundingBox.width * a.boundingBox.height);
   const boxOf = (d: ReviewDetection) =>
     drag && (drag.kind === 'move' || drag.kind === 'resize') && drag.id === d.id ? drag.box : d.boundingBox;
-  const selected = detections.find((d) => d.id === selectedId) ?? null;
-  const font = 12 / s;
+  const selected = detections.find((d) => d.id === selectedId && !locked.has(d.objectName)) ?? null;
+  const font = LABEL_FONT_PX / s;
   const handle = 9 / s;
+  // names where they fit on screen (dense shelves stay readable), the selected and hovered boxes' always,
+  // placed first; then by score
+  const named = detections
+    .filter((d) => d.id === selectedId || d.id === hoveredId || boxOf(d).width * s >= LABEL_MIN_PX)
+    .sort((a, b) => rank(a) - rank(b) || b.confidence - a.confidence || a.id - b.id);
+  function rank(d: ReviewDetection) {
+    return d.id === selectedId ? 0 : d.id === hoveredId ? 1 : 2;
+  }
+  const labels = size
+    ? placeLabels(
+        named.map((d) => ({ id: d.id, box: boxOf(d), text: labelText(d) })),
+        s,
+        size.width,
+        labelMetrics(),
+      )
+    : new Map<number, never>();
 
   const cls = [
     'viewport',
     drawing ? 'is-drawing' : '',
+    drag?.kind === 'resize' ? `is-resizing-${drag.handle}` : '',
     drag?.kind === 'pan' && drag.moved ? 'is-panning' : '',
     s >= 3 ? 'is-pixelated' : '',
   ].join(' ');
@@ -324,6 +368,7 @@ export function PhotoCanvas(props: Props) {
       onPointerMove={onPointerMove}
       onPointerUp={onPointerUp}
       onPointerCancel={onPointerUp}
+      onPointerLeave={() => setAim(null)}
       onDoubleClick={onDoubleClick}
       onContextMenu={(e) => e.preventDefault()}
     >
@@ -360,8 +405,14 @@ export function PhotoCanvas(props: Props) {
           >
             {ordered.map((d) => {
               const b = boxOf(d);
-              const isSel = d.id === selectedId;
-              const color = labelColor(d.objectName);
+              const isSel = d.id === selected?.id;
+              const isLocked = locked.has(d.objectName);
+              // a locked box takes no pointer: no box id for the canvas to act on
+              const boxId = isLocked ? undefined : d.id;
+              const cls = ['box', isSel && 'is-selected', d.id === hoveredId && 'is-hovered', d.source === 'user' && 'is-user']
+                .concat([isLocked && 'is-locked', d.verified && 'is-verified'])
+                .filter(Boolean)
+                .join(' ');
               return (
                 <g
                   key={d.id}
@@ -370,27 +421,55 @@ export function PhotoCanvas(props: Props) {
                   data-label={d.objectName}
                   data-condition={d.condition ?? ''}
                   data-selected={isSel ? 'true' : 'false'}
-                  className={`box${isSel ? ' is-selected' : ''}${d.source === 'user' ? ' is-user' : ''}`}
-                  style={{ color }}
+                  data-hovered={d.id === hoveredId ? 'true' : 'false'}
+                  data-locked={isLocked ? 'true' : 'false'}
+                  className={cls}
+                  style={{ color: labelColor(d.objectName) }}
+                  onPointerEnter={() => !isLocked && onHover(d.id)}
+                  onPointerLeave={() => !isLocked && onHover(null)}
                 >
                   <rect className="halo" x={b.x} y={b.y} width={b.width} height={b.height} vectorEffect="non-scaling-stroke" />
-                  <rect data-box-id={d.id} x={b.x} y={b.y} width={b.width} height={b.height} vectorEffect="non-scaling-stroke">
+                  <rect data-box-id={boxId} x={b.x} y={b.y} width={b.width} height={b.height} vectorEffect="non-scaling-stroke">
                     <title>{`${d.objectName} ${d.confidence.toFixed(2)}${boxNote(d)}`}</title>
                   </rect>
-                  {/* labels only where they fit on screen, so dense shelves stay readable */}
-                  {(isSel || b.width * s >= LABEL_MIN_PX) && (
-                    <text x={b.x} y={b.y - 3 / s} fontSize={font}>
-                      {d.objectName}
-                      {d.source === 'model' && !d.corrected ? ` ${d.confidence.toFixed(2)}` : ''}
-                      {d.condition ? ` · ${d.condition}` : ''}
-                    </text>
-                  )}
                 </g>
               );
             })}
+            {/* the names above every box: never under another box's inside, so a click or double-click on a name is its box's */}
+            <g className="box-names">
+              {named.map((d) => {
+                const label = labels.get(d.id);
+                if (!label) return null;
+                const isLocked = locked.has(d.objectName);
+                return (
+                  <text
+                    key={d.id}
+                    className="box-name"
+                    data-testid="box-name"
+                    data-id={d.id}
+                    data-box-id={isLocked ? undefined : d.id}
+                    data-inside={label.inside}
+                    x={label.x}
+                    y={label.y}
+                    fontSize={font}
+                    style={{ color: labelColor(d.objectName) }}
+                    onPointerEnter={() => !isLocked && onHover(d.id)}
+                    onPointerLeave={() => !isLocked && onHover(null)}
+                  >
+                    {labelText(d)}
+                  </text>
+                );
+              })}
+            </g>
+            {drawing && aim && (!drag || drag.kind === 'draw') && (
+              <g className="guides" data-testid="draw-guides">
+                <line x1={0} y1={aim[1]} x2={size.width} y2={aim[1]} vectorEffect="non-scaling-stroke" />
+                <line x1={aim[0]} y1={0} x2={aim[0]} y2={size.height} vectorEffect="non-scaling-stroke" />
+              </g>
+            )}
             {selected &&
-              CORNERS.map((c) => {
-                const [cx, cy] = cornerPoint(boxOf(selected), c);
+              HANDLES.map((c) => {
+                const [cx, cy] = handlePoint(boxOf(selected), c);
                 return (
                   <rect
                     key={c}
@@ -457,6 +536,12 @@ export function PhotoCanvas(props: Props) {
   );
 }
 
-function boxNote(d: { source: string; corrected: boolean }): string {
-  return d.source === 'user' ? ' (drawn)' : d.corrected ? ' (corrected)' : '';
+function boxNote(d: { source: string; corrected: boolean; verified: boolean }): string {
+  return (d.source === 'user' ? ' (drawn)' : d.corrected ? ' (corrected)' : '') + (d.verified ? ' (verified)' : '');
+}
+
+/** The name drawn on a box: ✓ when verified, the model's score while the box is the model's as it gave it, the grade. */
+function labelText(d: ReviewDetection): string {
+  const score = d.source === 'model' && !d.corrected ? ` ${d.confidence.toFixed(2)}` : '';
+  return `${d.verified ? '✓ ' : ''}${d.objectName}${score}${d.condition ? ` · ${d.condition}` : ''}`;
 }

@@ -8,9 +8,9 @@ import type { LabelKeys, PhotoDetail, QueueItem, ReviewDetection } from '../../.
 import { errorMessage, useApi, useChangedEvents } from '../api';
 import type { QueueQuery } from '../queue';
 import { describeFilter } from '../queue';
+import { BoxList, useLabelView } from './BoxList';
 import { CatalogPicker } from './CatalogPicker';
 import { FlagPrompt } from './FlagPrompt';
-import { moveBox } from './geometry';
 import { QueueSnapshot } from './navigator';
 import { PhotoCanvas, type CanvasHandle, type PanKey } from './PhotoCanvas';
 import { PhotoSummary } from './PhotoSummary';
@@ -53,6 +53,8 @@ export function ReviewScreen({ query, start, onPosition }: Props) {
   const [loadError, setLoadError] = useState<string | null>(null);
   const [dets, setDets] = useState<ReviewDetection[]>([]);
   const [selectedId, setSelectedId] = useState<number | null>(null);
+  const [hoveredId, setHoveredId] = useState<number | null>(null);
+  const labelView = useLabelView();
   const [drawing, setDrawing] = useState(false);
   const [overlay, setOverlay] = useState<Overlay>(null);
   const [labelKeys, setLabelKeys] = useState<LabelKeys>({ labels: [], scope: 'default' });
@@ -100,7 +102,7 @@ export function ReviewScreen({ query, start, onPosition }: Props) {
         .then((d) => {
           if (d.item.observationId !== currentObs.current) return;
           setDetail(d);
-          if (edits.seq.current === seqAtStart) setDets(d.detections);
+          if (edits.seq.current === seqAtStart && !edits.hasPending(obs)) setDets(d.detections);
         })
         .catch(() => undefined);
     },
@@ -153,6 +155,7 @@ export function ReviewScreen({ query, start, onPosition }: Props) {
     if (!nav || !observationId) return;
     let live = true;
     setSelectedId(null);
+    setHoveredId(null);
     setDrawing(false);
     setLoadError(null);
     // a prefetched photo shows with its boxes in this very frame; otherwise no boxes of the previous
@@ -205,9 +208,14 @@ export function ReviewScreen({ query, start, onPosition }: Props) {
   }, [threshold]);
 
   const visible = useMemo(() => dets.filter((d) => d.confidence >= threshold), [dets, threshold]);
+  // drawn: not of a hidden label; selectable: nor of a locked one
+  const drawn = useMemo(() => visible.filter((d) => !labelView.hidden.has(d.objectName)), [visible, labelView.hidden]);
+  const selectable = useMemo(() => drawn.filter((d) => !labelView.locked.has(d.objectName)), [drawn, labelView.locked]);
   useEffect(() => {
-    if (selectedId !== null && !visible.some((d) => d.id === selectedId)) setSelectedId(null);
-  }, [visible, selectedId]);
+    if (selectedId !== null && !selectable.some((d) => d.id === selectedId)) setSelectedId(null);
+  }, [selectable, selectedId]);
+  // nudges of a box are one edit until another box is selected (or none)
+  useEffect(() => edits.flush(), [selectedId, edits.flush]);
 
   // --- navigation and review -----------------------------------------------------------------
 
@@ -278,8 +286,8 @@ export function ReviewScreen({ query, start, onPosition }: Props) {
     markChanged();
     edits.update(id, { boundingBox });
   };
+  // drawing stays on for the next box until Esc
   const onDraw = (box: BoundingBox) => {
-    setDrawing(false);
     if (!drawLabel) {
       edits.setSave({ state: 'error', message: 'No label to draw with: pick one with l first.' });
       return;
@@ -293,11 +301,15 @@ export function ReviewScreen({ query, start, onPosition }: Props) {
     edits.remove(selectedId);
   };
   const nudge = (dx: number, dy: number) => {
-    const d = dets.find((x) => x.id === selectedId);
+    const d = selectable.find((x) => x.id === selectedId);
     const size = detail?.item.width && detail.item.height ? { width: detail.item.width, height: detail.item.height } : null;
     if (!d || !size) return;
     markChanged();
-    edits.update(d.id, { boundingBox: moveBox(d.boundingBox, dx, dy, size) });
+    edits.nudge(d.id, dx, dy, size);
+  };
+  const verify = (id: number, verified: boolean) => {
+    markChanged();
+    edits.verify(id, verified);
   };
   // BuildingScan: a grade goes to the selected box, else to the photo's asset
   const grade = (c: Condition | null) => {
@@ -321,10 +333,10 @@ export function ReviewScreen({ query, start, onPosition }: Props) {
       .catch(() => undefined);
   };
   const cycleBox = (delta: 1 | -1) => {
-    if (!visible.length) return;
-    const i = visible.findIndex((d) => d.id === selectedId);
-    const next = i < 0 ? (delta === 1 ? 0 : visible.length - 1) : (i + delta + visible.length) % visible.length;
-    setSelectedId(visible[next].id);
+    if (!selectable.length) return;
+    const i = selectable.findIndex((d) => d.id === selectedId);
+    const next = i < 0 ? (delta === 1 ? 0 : selectable.length - 1) : (i + delta + selectable.length) % selectable.length;
+    setSelectedId(selectable[next].id);
   };
 
   // --- commands: keys and toolbar -----------------------------------------------------------
@@ -353,6 +365,11 @@ export function ReviewScreen({ query, start, onPosition }: Props) {
       setDrawing(true);
     },
     remove: removeSelected,
+    verify: () => {
+      const d = selectable.find((x) => x.id === selectedId);
+      if (d) verify(d.id, !d.verified);
+      else setNotice('Select a box to mark it verified.');
+    },
     picker: () => setOverlay({ picker: selectedId !== null ? 'box' : 'draw-label', boxId: selectedId }),
     cycle: cycleBox,
     label: (n) => {
@@ -424,12 +441,15 @@ export function ReviewScreen({ query, start, onPosition }: Props) {
             src={api.photoUrl(item.observationId)}
             viewSrc={api.viewUrl(item.observationId)}
             size={size}
-            detections={visible}
+            detections={drawn}
             selectedId={selectedId}
+            hoveredId={hoveredId}
+            locked={labelView.locked}
             drawing={drawing}
             pendingBox={edits.pendingBox}
             panKey={panKey}
             onSelect={setSelectedId}
+            onHover={setHoveredId}
             onCommitBox={onCommitBox}
             onDraw={onDraw}
             onOpenPicker={(id) => {
@@ -444,8 +464,17 @@ export function ReviewScreen({ query, start, onPosition }: Props) {
               {notice}
             </div>
           )}
-          {drawing && <div className="mode-hint">Drag to draw a “{drawLabel}” box · Esc to stop</div>}
+          {drawing && <div className="mode-hint">Drag to draw “{drawLabel}” boxes, one after another · Esc to stop</div>}
         </div>
+        <BoxList
+          detections={visible}
+          selectedId={selectedId}
+          hoveredId={hoveredId}
+          view={labelView}
+          onHover={setHoveredId}
+          onSelect={setSelectedId}
+          onVerify={verify}
+        />
         {detail ? (
           <PhotoSummary detail={detail}>
             <AssetPanel ctx={place.ctx} selected={selected} onGrade={grade} />

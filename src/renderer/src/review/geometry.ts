@@ -2,7 +2,10 @@
 import type { BoundingBox } from '../../../shared/domain';
 
 export type Corner = 'nw' | 'ne' | 'sw' | 'se';
-export const CORNERS: readonly Corner[] = ['nw', 'ne', 'sw', 'se'];
+export type Edge = 'n' | 's' | 'w' | 'e';
+/** A resize handle: a corner moves two edges, an edge's midpoint one. */
+export type Handle = Corner | Edge;
+export const HANDLES: readonly Handle[] = ['nw', 'ne', 'sw', 'se', 'n', 's', 'w', 'e'];
 export const MIN_BOX = 2;
 
 export interface Size {
@@ -32,16 +35,29 @@ export function boxFromPoints(ax: number, ay: number, bx: number, by: number, si
   return { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
 }
 
-/** Drags one corner to (px, py); the opposite corner stays. */
-export function resizeBox(b: BoundingBox, corner: Corner, px: number, py: number, size: Size): BoundingBox {
-  const fx = corner === 'nw' || corner === 'sw' ? b.x + b.width : b.x;
-  const fy = corner === 'nw' || corner === 'ne' ? b.y + b.height : b.y;
-  const r = boxFromPoints(fx, fy, px, py, size);
-  return { ...r, width: Math.max(MIN_BOX, r.width), height: Math.max(MIN_BOX, r.height) };
+/**
+ * Drags a handle to (px, py): the edges it holds follow the point (inside the photo), the others stay
+ * exactly where they were (an edge handle changes one edge only).
+ */
+export function resizeBox(b: BoundingBox, handle: Handle, px: number, py: number, size: Size): BoundingBox {
+  let [x0, y0, x1, y1] = [b.x, b.y, b.x + b.width, b.y + b.height];
+  const x = clamp(px, 0, size.width);
+  const y = clamp(py, 0, size.height);
+  if (handle.includes('w')) x0 = x;
+  if (handle.includes('e')) x1 = x;
+  if (handle.includes('n')) y0 = y;
+  if (handle.includes('s')) y1 = y;
+  // dragged past the opposite edge: the box flips
+  const left = Math.min(x0, x1);
+  const top = Math.min(y0, y1);
+  return { x: left, y: top, width: Math.max(MIN_BOX, Math.max(x0, x1) - left), height: Math.max(MIN_BOX, Math.max(y0, y1) - top) };
 }
 
-export function cornerPoint(b: BoundingBox, c: Corner): [number, number] {
-  return [c === 'nw' || c === 'sw' ? b.x : b.x + b.width, c === 'nw' || c === 'ne' ? b.y : b.y + b.height];
+/** Where a handle sits on the box: a corner, or the middle of an edge. */
+export function handlePoint(b: BoundingBox, h: Handle): [number, number] {
+  const x = h.includes('w') ? b.x : h.includes('e') ? b.x + b.width : b.x + b.width / 2;
+  const y = h.includes('n') ? b.y : h.includes('s') ? b.y + b.height : b.y + b.height / 2;
+  return [x, y];
 }
 
 export function sameBox(a: BoundingBox, b: BoundingBox): boolean {

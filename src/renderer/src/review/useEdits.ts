@@ -4,7 +4,11 @@
  *   update  ⇄ updateDetection back to the previous label/box
  *   add     ⇄ deleteDetection (redo: restoreDetection, the same row)
  *   delete  ⇄ restoreDetection
- * Calls run one after another in the order made. Each carries the version of the box it was made on
+ *   verify  ⇄ verifyDetection back to the previous mark
+ * Arrow-key nudges of one box are one edit: the box moves on screen at every press, and the burst is
+ * sent as one updateDetection (one correction, one undo step) when it ends: after NUDGE_IDLE_MS without
+ * a press, or at once on another edit, an undo or redo, another box or photo, or when the page is hidden
+ * or left. Calls run one after another in the order made. Each carries the version of the box it was made on
  * (a box changed elsewhere meanwhile is refused as a 'conflict') and a client edit id: when the
  * connection drops before the answer, the same call is sent again once it is back, and the engine
  * applies it at most once; meanwhile the indicator says the edit is not saved yet. When a call fails,
@@ -17,7 +21,7 @@ import type { ReviewDetection } from '../../../shared/rpc';
 import type { Condition } from '../../../shared/condition';
 import { errorMessage, RpcError, useApi, useApiHandle } from '../api';
 import type { ConnectedApi } from '../transport';
-import { sameBox } from './geometry';
+import { moveBox, sameBox, type Size } from './geometry';
 
 interface Change {
   objectName: string;
@@ -27,7 +31,8 @@ interface Change {
 export type Edit =
   | { kind: 'update'; id: number; before: Change; after: Change; version: number }
   | { kind: 'add'; det: ReviewDetection }
-  | { kind: 'delete'; det: ReviewDetection };
+  | { kind: 'delete'; det: ReviewDetection }
+  | { kind: 'verify'; id: number; before: boolean; after: boolean; version: number };
 
 export type SaveState =
   | { state: 'idle' }
@@ -57,6 +62,19 @@ function waitForOpen(conn: ConnectedApi, ms: number): Promise<void> {
 }
 
 const newEditId = () => crypto.randomUUID();
+
+/** Nudges of one box closer together than this are one edit. */
+export const NUDGE_IDLE_MS = 1000;
+
+/** Nudges shown but not sent yet: one box, from `before` (at `version`) to `after`. */
+interface Burst {
+  obs: string;
+  id: number;
+  version: number;
+  before: Change;
+  after: Change;
+  timer?: ReturnType<typeof setTimeout>;
+}
 
 interface History {
   undo: Edit[];
@@ -93,6 +111,7 @@ export function useEdits(opts: EditsOptions) {
   const [save, setSave] = useState<SaveState>({ state: 'idle' });
   const [, setVersion] = useState(0);
   const [pendingBox, setPendingBox] = useState<BoundingBox | null>(null);
+  const burst = useRef<Burst | null>(null);
 
   const history = (obs: string): History => {
     let h = histories.current.get(obs);
@@ -120,9 +139,28 @@ export function useEdits(opts: EditsOptions) {
   };
   const removeDet = (obs: string, id: number) => onCurrent(obs, () => o.current.setDets((prev) => prev.filter((d) => d.id !== id)));
 
+  /** Sends the nudges under way, if any, as one edit (and one undo step). Every other edit calls it first. */
+  const flush = useCallback(() => {
+    const b = burst.current;
+    if (!b) return;
+    burst.current = null;
+    clearTimeout(b.timer);
+    if (sameBox(b.after.boundingBox, b.before.boundingBox)) {
+      // nudged back where it was: nothing to save
+      setSave((st) => (st.state === 'saving' && !inFlight.current ? { state: 'saved', at: Date.now() } : st));
+      return;
+    }
+    const h = history(b.obs);
+    h.undo.push({ kind: 'update', id: b.id, before: b.before, after: b.after, version: b.version });
+    h.redo = [];
+    touched();
+    void sendUpdate(b.obs, b.id, b.version, { boundingBox: b.after.boundingBox }).catch(() => undefined);
+  }, []);
+
   /** Runs an engine call after the ones before it; tracks the saved/error indicator. */
   const run = useCallback(
     <T>(obs: string, fn: () => Promise<T>): Promise<T> => {
+      flush();
       inFlight.current++;
       pendingByObs.current.set(obs, (pendingByObs.current.get(obs) ?? 0) + 1);
       setSave({ state: 'saving', n: inFlight.current });
@@ -153,7 +191,8 @@ export function useEdits(opts: EditsOptions) {
           setSave((s) =>
             s.state === 'error' ? s : inFlight.current ? { state: 'saving', n: inFlight.current } : { state: 'saved', at: Date.now() },
           );
-          if (!pendingByObs.current.has(obs)) o.current.onSaved(obs);
+          // (nudges shown but not sent yet count as pending: a reload now would undo them on screen)
+          if (!pendingByObs.current.has(obs) && burst.current?.obs !== obs) o.current.onSaved(obs);
         },
         (err: unknown) => {
           settle();
@@ -169,22 +208,38 @@ export function useEdits(opts: EditsOptions) {
     [connection],
   );
 
-  // closing or reloading the page with edits not yet saved asks first
+  // closing or reloading the page with edits not yet saved asks first (nudges under way are sent first);
+  // a page hidden (another tab, minimised, closed) sends its nudges at once
   useEffect(() => {
     const onBeforeUnload = (e: BeforeUnloadEvent) => {
+      flush();
       if (inFlight.current > 0) e.preventDefault();
     };
+    const onHide = () => document.visibilityState === 'hidden' && flush();
     window.addEventListener('beforeunload', onBeforeUnload);
-    return () => window.removeEventListener('beforeunload', onBeforeUnload);
-  }, []);
+    window.addEventListener('pagehide', flush);
+    document.addEventListener('visibilitychange', onHide);
+    return () => {
+      window.removeEventListener('beforeunload', onBeforeUnload);
+      window.removeEventListener('pagehide', flush);
+      document.removeEventListener('visibilitychange', onHide);
+      // leaving Review for another screen
+      flush();
+    };
+  }, [flush]);
 
-  const hasPending = useCallback((obs: string) => pendingByObs.current.has(obs), []);
+  // another photo on screen: the nudges of the previous one are sent now
+  useEffect(() => {
+    if (burst.current && burst.current.obs !== opts.observationId) flush();
+  }, [opts.observationId, flush]);
+
+  const hasPending = useCallback((obs: string) => pendingByObs.current.has(obs) || burst.current?.obs === obs, []);
 
   /** Resolves when every edit made so far of `obs` has been answered (so a reload sees them). */
-  const settled = useCallback(
-    (obs: string): Promise<void> => (pendingByObs.current.has(obs) ? chain.current.then(() => undefined) : Promise.resolve()),
-    [],
-  );
+  const settled = useCallback((obs: string): Promise<void> => {
+    if (burst.current?.obs === obs) flush();
+    return pendingByObs.current.has(obs) ? chain.current.then(() => undefined) : Promise.resolve();
+  }, []);
 
   /** `version`: the box's version when the edit was made, if no earlier edit of it is still on its way. */
   const sendUpdate = (obs: string, id: number, version: number, change: Partial<Change>) => {
@@ -192,6 +247,13 @@ export function useEdits(opts: EditsOptions) {
     let v: number | undefined;
     return run(obs, () =>
       api.call('updateDetection', { detectionId: id, version: (v ??= versionOf(id, version)), clientEditId, ...change }),
+    ).then((det) => replaceDet(obs, det));
+  };
+  const sendVerify = (obs: string, id: number, version: number, verified: boolean) => {
+    const clientEditId = newEditId();
+    let v: number | undefined;
+    return run(obs, () =>
+      api.call('verifyDetection', { detectionId: id, version: (v ??= versionOf(id, version)), verified, clientEditId }),
     ).then((det) => replaceDet(obs, det));
   };
   const sendDelete = (obs: string, id: number, version: number) => {
@@ -203,6 +265,7 @@ export function useEdits(opts: EditsOptions) {
   };
 
   const update = useCallback((id: number, change: Partial<Change>) => {
+    flush();
     const obs = o.current.observationId;
     const d = o.current.dets.find((x) => x.id === id);
     if (!obs || !d) return;
@@ -220,8 +283,41 @@ export function useEdits(opts: EditsOptions) {
     void sendUpdate(obs, id, d.version, diff).catch(() => undefined);
   }, []);
 
+  /** Moves a box by (dx, dy) on screen at once; the engine gets the burst's sum when it ends (see flush). */
+  const nudge = useCallback((id: number, dx: number, dy: number, size: Size) => {
+    const obs = o.current.observationId;
+    const d = o.current.dets.find((x) => x.id === id);
+    if (!obs || !d) return;
+    if (burst.current && (burst.current.obs !== obs || burst.current.id !== id)) flush();
+    // from the burst's own position: two presses before a re-render must not read a stale box
+    const b = (burst.current ??= { obs, id, version: d.version, before: changeOf(d), after: changeOf(d) });
+    const box = moveBox(b.after.boundingBox, dx, dy, size);
+    b.after = { ...b.after, boundingBox: box };
+    clearTimeout(b.timer);
+    b.timer = setTimeout(flush, NUDGE_IDLE_MS);
+    // not saved until the burst is sent: the indicator says so
+    setSave({ state: 'saving', n: inFlight.current + 1 });
+    o.current.setDets((prev) => prev.map((x) => (x.id === id ? { ...x, boundingBox: box } : x)));
+    touched();
+  }, []);
+
+  /** Marks a box as checked by the auditor, or clears the mark: an edit of its own (undoable). */
+  const verify = useCallback((id: number, verified: boolean) => {
+    flush();
+    const obs = o.current.observationId;
+    const d = o.current.dets.find((x) => x.id === id);
+    if (!obs || !d || d.verified === verified) return;
+    o.current.setDets((prev) => prev.map((x) => (x.id === id ? { ...x, verified } : x)));
+    const h = history(obs);
+    h.undo.push({ kind: 'verify', id, before: d.verified, after: verified, version: d.version });
+    h.redo = [];
+    touched();
+    void sendVerify(obs, id, d.version, verified).catch(() => undefined);
+  }, []);
+
   const add = useCallback(
     (objectName: string, boundingBox: BoundingBox) => {
+      flush();
       const obs = o.current.observationId;
       if (!obs) return;
       setPendingBox(boundingBox);
@@ -244,6 +340,7 @@ export function useEdits(opts: EditsOptions) {
 
   const remove = useCallback(
     (id: number) => {
+      flush();
       const obs = o.current.observationId;
       const d = o.current.dets.find((x) => x.id === id);
       if (!obs || !d) return;
@@ -269,6 +366,13 @@ export function useEdits(opts: EditsOptions) {
       void sendUpdate(obs, e.id, e.version, target).catch(() => undefined);
       return;
     }
+    if (e.kind === 'verify') {
+      const verified = backwards ? e.before : e.after;
+      o.current.setDets((prev) => prev.map((x) => (x.id === e.id ? { ...x, verified } : x)));
+      o.current.select(e.id);
+      void sendVerify(obs, e.id, e.version, verified).catch(() => undefined);
+      return;
+    }
     const restore = (e.kind === 'delete') === backwards; // undo a delete, redo an add
     if (restore) {
       replaceDet(obs, e.det);
@@ -288,6 +392,7 @@ export function useEdits(opts: EditsOptions) {
   };
 
   const undo = useCallback(() => {
+    flush();
     const obs = o.current.observationId;
     const h = obs ? histories.current.get(obs) : undefined;
     const e = h?.undo.pop();
@@ -298,6 +403,7 @@ export function useEdits(opts: EditsOptions) {
   }, []);
 
   const redo = useCallback(() => {
+    flush();
     const obs = o.current.observationId;
     const h = obs ? histories.current.get(obs) : undefined;
     const e = h?.redo.pop();
@@ -309,6 +415,7 @@ export function useEdits(opts: EditsOptions) {
 
   /** BuildingScan: grades a box (null clears); after the edits before it, at the box's latest version. Not in the undo history. */
   const grade = useCallback((id: number, condition: Condition | null) => {
+    flush();
     const obs = o.current.observationId;
     const d = o.current.dets.find((x) => x.id === id);
     if (!obs || !d) return;
@@ -324,8 +431,12 @@ export function useEdits(opts: EditsOptions) {
   }, []);
 
   const h = opts.observationId ? histories.current.get(opts.observationId) : undefined;
+  const nudging = !!opts.observationId && burst.current?.obs === opts.observationId;
   return {
     update,
+    nudge,
+    flush,
+    verify,
     grade,
     add,
     remove,
@@ -338,7 +449,7 @@ export function useEdits(opts: EditsOptions) {
     setSave,
     pendingBox,
     seq,
-    canUndo: !!h?.undo.length,
+    canUndo: !!h?.undo.length || nudging,
     canRedo: !!h?.redo.length,
   };
 }

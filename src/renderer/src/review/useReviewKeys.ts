@@ -22,6 +22,8 @@ export interface ReviewKeyActions {
   actualSize(): void;
   draw(): void;
   remove(): void;
+  /** Marks the selected box verified, or clears the mark. */
+  verify(): void;
   picker(): void;
   cycle(delta: 1 | -1): void;
   /** 1–9: the n-th most used label. */
@@ -36,6 +38,8 @@ export function isTyping(t: EventTarget | null, key?: string): boolean {
   if (!(t instanceof HTMLElement)) return false;
   // a slider (the confidence threshold) keeps only the keys that move it: d, x, Space… work at once after it (issue 13)
   if (t instanceof HTMLInputElement && t.type === 'range') return key === undefined || SLIDER_KEYS.has(key);
+  // so does a checkbox (the box list's "verified"): only Space, which ticks it
+  if (t instanceof HTMLInputElement && t.type === 'checkbox') return key === undefined || key === ' ';
   return t.isContentEditable || t instanceof HTMLInputElement || t instanceof HTMLTextAreaElement || t instanceof HTMLSelectElement;
 }
 const SLIDER_KEYS = new Set(['ArrowLeft', 'ArrowRight', 'ArrowUp', 'ArrowDown', 'Home', 'End', 'PageUp', 'PageDown']);
@@ -85,6 +89,7 @@ export function useReviewKeys(actions: ReviewKeyActions, panKey: { current: PanK
         Delete: x.remove,
         Backspace: x.remove,
         l: x.picker,
+        v: x.verify,
         x: x.flag,
         d: x.next,
         a: x.previous,

@@ -9,6 +9,7 @@ import * as m008 from './008_retail';
 import * as m009 from './009_buildings_export';
 import * as m010 from './010_import_folders';
 import * as m011 from './011_queue_facets';
+import * as m012 from './012_detection_verified';
 
 export interface Migration {
   version: number;
@@ -28,4 +29,5 @@ export const migrations: Migration[] = [
   { version: 9, name: '009_buildings_export', up: m009.up },
   { version: 10, name: '010_import_folders', up: m010.up },
   { version: 11, name: '011_queue_facets', up: m011.up },
+  { version: 12, name: '012_detection_verified', up: m012.up },
 ];
