@@ -34,6 +34,8 @@ export function handlersFor(host: EngineHost): Handlers {
     deleteDetection: (p) => r.deleteDetection(p),
     restoreDetection: (p) => r.restoreDetection(p),
     setReview: (p) => r.setReview(p),
+    bulkReview: (p) => r.bulkReview(p),
+    reauditPhotos: (p) => i.reaudit(r.selectionFiles(p.selection), p),
     startImport: (p) => i.startImport(p),
     cancelImport: (p) => i.cancel(p.importId),
     imports: () => i.list(),
