@@ -21,6 +21,7 @@ import { LabelBar, ReviewToolbar } from './ReviewToolbar';
 import { usePhotoCache } from './usePhotoCache';
 import { AssetPanel, usePhotoContext } from './AssetPanel';
 import { CONDITIONS, type Condition } from '../../../shared/condition';
+import { JumpTo } from '../components/JumpTo';
 
 export interface ReviewStart {
   index: number;
@@ -36,9 +37,11 @@ interface Props {
   query: QueueQuery;
   start: ReviewStart | null;
   onPosition(index: number, observationId: string): void;
+  /** Opens photo n (1-based) of the queue (`g`). */
+  onJump(n: number): Promise<void>;
 }
 
-export function ReviewScreen({ query, start, onPosition }: Props) {
+export function ReviewScreen({ query, start, onPosition, onJump }: Props) {
   const api = useApi();
   const cache = usePhotoCache();
   const canvas = useRef<CanvasHandle>(null);
@@ -457,6 +460,7 @@ export function ReviewScreen({ query, start, onPosition }: Props) {
         </span>
         <span className="muted">{describeFilter(query.filter)}</span>
         <span className="tool-spacer" />
+        <JumpTo total={positionTotal} onJump={onJump} disabled={overlay !== null} />
         <span className="muted">Press ? for shortcuts</span>
       </div>
 
