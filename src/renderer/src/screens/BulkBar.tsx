@@ -57,7 +57,9 @@ export function BulkBar({ query, selection }: { query: QueueQuery; selection: Qu
           setResult({ text: bulkResultText(state, r), error: false });
           selection.clear();
         },
-        (err: unknown) => setResult({ text: `Not done: ${errorMessage(err)}`, error: true }),
+        // the batches committed before are saved; the same action again skips what is already done
+        (err: unknown) =>
+          setResult({ text: `Not finished: ${errorMessage(err)}. What was done is saved: run it again to finish.`, error: true }),
       )
       .finally(() => setRunning(null));
   };
