@@ -2,7 +2,8 @@
  * Reviewing at auditor speed (issue 13), in Chromium against `kliq-audit serve` and a real audit: the
  * place kept in the URL (screen, filters, sort, photo: a reload comes back, Back goes back), the queue
  * opening on Unreviewed, the file-name search, "go to photo N", rows chosen with Shift+click and
- * accepted in bulk (checked in the SQLite file), Ctrl+A sending the filter, and on Import: a failed
+ * accepted in bulk (checked in the SQLite file), Ctrl+A sending the filter, Export and Re-audit of the
+ * chosen photos, and on Import: a failed
  * file named, the form re-importing a kept folder with its location and tiles, the list beside the form.
  */
 import fs from 'node:fs';
@@ -260,6 +261,46 @@ describe.skipIf(!hasChromium)('Queue: URL state, search, jump, bulk actions', ()
       flag_reason: 'Needs a second look',
     });
   });
+
+  it('Export… and Re-audit… act on the chosen photos only', async () => {
+    const page = await open('#/queue?review=all&sort=path');
+    await until('7 rows by path', async () => JSON.stringify(await rowFiles(page)) === JSON.stringify(BY_PATH));
+    await page.click('[data-testid=queue-row][data-index="0"]', { modifiers: ['Control'] });
+    await page.click('[data-testid=queue-row][data-index="1"]', { modifiers: ['Control'] });
+    await until('2 selected', async () => (await page.textContent('[data-testid=bulk-count]')) === '2 selected');
+
+    const out = path.join(dir, 'chosen-dataset');
+    await page.click('[data-testid=bulk-export]');
+    expect(await page.textContent('[data-testid=export-filter]')).toBe('2 selected photos');
+    await page.fill('[data-testid=export-out]', out);
+    await until('the folder checked', async () => (await page.getAttribute('[data-testid=export-check]', 'data-ok')) === 'true');
+    await page.click('[data-testid=export-start]');
+    await until('the export done', async () => (await page.getAttribute('[data-testid=export-status]', 'data-state')) === 'done', 60_000);
+    const manifest = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8')) as { photos: { observationId: string }[] };
+    expect(manifest.photos.map((p) => p.observationId).sort()).toEqual([idOf('chelsea.png'), idOf('coffee.png')].sort());
+    await page.keyboard.press('Escape');
+    await until('the dialog closed', async () => (await page.$('[data-testid=export-dialog]')) === null);
+
+    await page.click('[data-testid=bulk-reaudit]');
+    await until('the settings in the dialog', async () => (await page.inputValue('[data-testid=reaudit-conf]')) === '0.25');
+    await page.fill('[data-testid=reaudit-conf]', '0.6');
+    await page.click('[data-testid=reaudit-start]');
+    await until(
+      'the re-audit done',
+      async () => (await page.getAttribute('[data-testid=bulk-reaudit-state]', 'data-state')) === 'done',
+      120_000,
+    );
+    const confs = (file: string) =>
+      read((db) =>
+        db
+          .prepare(`SELECT json_extract(options, '$.conf') FROM cv_jobs WHERE observation_id = ? ORDER BY created_at`)
+          .pluck()
+          .all(idOf(file)),
+      );
+    expect(confs('chelsea.png')).toEqual([0.25, 0.6]);
+    expect(confs('coffee.png')).toEqual([0.25, 0.6]);
+    expect(confs('eagle.jpg')).toEqual([0.25]);
+  }, 180_000);
 
   it('Import: a failed file is named; the form re-imports a kept folder with its settings; the list sits beside the form', async () => {
     const folder = path.join(dir, 'visit');

@@ -66,8 +66,10 @@ export function ReauditDialog({
 
   return (
     <Modal title="Re-audit with other settings" onClose={onClose} testId="reaudit-dialog">
+      {/* noValidate: the browser would refuse the form silently (e.g. 0.25 off a 0.05 step from 0.01); confOk says why */}
       <form
         className="export-form"
+        noValidate
         onSubmit={(e) => {
           e.preventDefault();
           if (confOk && !busy) start();
@@ -95,7 +97,7 @@ export function ReauditDialog({
               type="number"
               min={0.01}
               max={0.99}
-              step={0.05}
+              step={0.01}
               data-testid="reaudit-conf"
               value={conf}
               onChange={(e) => setConf(e.target.value)}
