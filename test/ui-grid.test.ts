@@ -80,11 +80,11 @@ describe.skipIf(!hasChromium)('Queue grid and Review filmstrip', () => {
     await served?.stop();
   });
 
-  it('g shows the grid; its thumbnails load; the view is remembered; arrows + Enter open Review on that photo', async () => {
+  it('v shows the grid; its thumbnails load; the view is remembered; arrows + Enter open Review on that photo', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     await page.goto(served.url);
     await until('the list', async () => (await page.$$('[data-testid=queue-row]')).length === NAMES.length);
-    await page.keyboard.press('g');
+    await page.keyboard.press('v');
     await page.waitForSelector('[data-testid=queue-grid]', { timeout: 5000 });
     expect(await page.isVisible('[data-testid=queue-list]')).toBe(false);
     expect(await page.evaluate(() => localStorage.getItem('kliq.queue.view'))).toBe('grid');
@@ -125,7 +125,7 @@ describe.skipIf(!hasChromium)('Queue grid and Review filmstrip', () => {
     await page.keyboard.press('ArrowRight');
     const cursor = await activeCell(page);
     expect(cursor.index).toBe(2);
-    await page.keyboard.press('g');
+    await page.keyboard.press('v');
     await page.waitForSelector('[data-testid=queue-list]', { state: 'visible', timeout: 5000 });
     expect(await page.$('[data-testid=queue-grid]')).toBeNull();
     expect(await page.evaluate(() => localStorage.getItem('kliq.queue.view'))).toBe('list');

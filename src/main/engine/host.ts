@@ -125,6 +125,7 @@ export class EngineHost {
       user: opts.user,
       modelLabels: opts.modelLabels,
       onChanged: (ids) => emit({ type: 'changed', observationIds: ids }),
+      onBulkProgress: (bulkId, done, total) => emit({ type: 'bulk', bulkId, done, total }),
     });
     const settings = this.settings;
     this.imports = new ImportManager(db, emit, {

@@ -12,7 +12,17 @@ import { queueKeysSql, queueWhere } from './db/queries';
 import { QueueCache } from './db/queue-cache';
 import { summarize } from '../../shared/summary';
 import { RetailStore } from './retail/store';
-import type { Params, QueueFilter, QueueItem, QueueSort, Result, ReviewDetection } from '../../shared/rpc';
+import type {
+  Params,
+  ParsedParams,
+  PhotoSelection,
+  QueueFilter,
+  QueueItem,
+  QueueSort,
+  Result,
+  ReviewDetection,
+  SkippedPhoto,
+} from '../../shared/rpc';
 import type { ObservationStatus } from '../../shared/domain';
 import { conditionOf } from '../../shared/condition';
 
@@ -104,6 +114,22 @@ export interface ReviewServiceOptions {
   /** Labels of the models in use (the catalog picker offers them with the imported SKUs). */
   modelLabels?: string[];
   onChanged?: (observationIds: string[]) => void;
+  /** A bulk review's progress: photos done of total. */
+  onBulkProgress?: (bulkId: string, done: number, total: number) => void;
+}
+
+/** Photos per transaction of a bulk review: each batch commits, then other requests are served. */
+export const BULK_BATCH = 500;
+/** Skipped photos named in a bulk result (the rest are counted). */
+const SKIPPED_NAMED = 100;
+
+/** An applied edit, to record as a correction row and an outbox row. */
+interface AppliedEdit {
+  observationId: string;
+  detectionId: number | null;
+  action: string;
+  before: unknown;
+  after: unknown;
 }
 
 export class ReviewService {
@@ -358,7 +384,7 @@ export class ReviewService {
   private edit<T>(
     clientEditId: string | undefined,
     replay: (done: { observation_id: string; detection_id: number | null }) => T,
-    run: () => { observationId: string; detectionId: number | null; action: string; before: unknown; after: unknown; value: T },
+    run: () => AppliedEdit & { value: T },
   ): T {
     let changed: string | null = null;
     let versions: [number, number] = [0, 0];
@@ -366,34 +392,8 @@ export class ReviewService {
       const done = clientEditId ? this.s.byClientEdit.get(clientEditId) : undefined;
       if (done) return replay(done);
       const before = this.queues.version();
-      const t = now();
       const e = run();
-      // boxes changed: rows, facings and price tags of the photo follow, in this transaction
-      if (e.detectionId !== null) this.retail.refresh(e.observationId);
-      const json = (v: unknown) => (v === null ? null : JSON.stringify(v));
-      const det = e.detectionId;
-      const info = this.s.correction.run(
-        e.observationId,
-        det,
-        e.action,
-        json(e.before),
-        json(e.after),
-        this.opts.user,
-        t,
-        clientEditId ?? null,
-      );
-      const payload = {
-        correctionId: Number(info.lastInsertRowid),
-        observationId: e.observationId,
-        detectionId: det,
-        action: e.action,
-        before: e.before,
-        after: e.after,
-        who: this.opts.user,
-        at: t,
-      };
-      this.outbox.enqueueLabels(e.observationId, payload);
-      this.s.refreshCounts.run({ id: e.observationId, now: t });
+      this.record(e, clientEditId);
       changed = e.observationId;
       versions = [before, this.queues.version()];
       return e.value;
@@ -402,6 +402,37 @@ export class ReviewService {
     if (changed) this.queues.patch(changed, ...versions);
     if (changed) this.opts.onChanged?.([changed]);
     return result;
+  }
+
+  /** In the edit's transaction: the correction row, its outbox row, and the photo's queue keys (and retail facts after a box edit). */
+  private record(e: AppliedEdit, clientEditId: string | undefined): void {
+    const t = now();
+    // boxes changed: rows, facings and price tags of the photo follow, in this transaction
+    if (e.detectionId !== null) this.retail.refresh(e.observationId);
+    const json = (v: unknown) => (v === null ? null : JSON.stringify(v));
+    const det = e.detectionId;
+    const info = this.s.correction.run(
+      e.observationId,
+      det,
+      e.action,
+      json(e.before),
+      json(e.after),
+      this.opts.user,
+      t,
+      clientEditId ?? null,
+    );
+    const payload = {
+      correctionId: Number(info.lastInsertRowid),
+      observationId: e.observationId,
+      detectionId: det,
+      action: e.action,
+      before: e.before,
+      after: e.after,
+      who: this.opts.user,
+      at: t,
+    };
+    this.outbox.enqueueLabels(e.observationId, payload);
+    this.s.refreshCounts.run({ id: e.observationId, now: t });
   }
 
   private det(id: number): DetRow {
@@ -529,26 +560,103 @@ export class ReviewService {
           `this photo cannot be accepted: it was not audited (${row.error ?? row.status}). Flag it as unusable with a reason instead.`,
         );
       }
-      const before = { review: row.review_status, reason: row.flag_reason };
-      const after = { review: p.review, reason: p.review === 'flagged' ? p.reason!.trim() : null };
-      const t = now();
-      const done = p.review === 'unreviewed';
-      this.s.setReview.run({
-        id: p.observationId,
-        review: after.review,
-        reason: after.reason,
-        at: done ? null : t,
-        who: done ? null : this.opts.user,
-        now: t,
-      });
-      return {
-        observationId: p.observationId,
-        detectionId: null,
-        action: 'review',
-        before,
-        after,
-        value: toItem(this.s.item.get(p.observationId)!),
-      };
+      const e = this.applyReview(row, p.review, p.reason);
+      return { ...e, value: toItem(this.s.item.get(p.observationId)!) };
     });
+  }
+
+  /** Sets a photo's review state (in the caller's transaction); the edit to record. */
+  private applyReview(row: QueueRow, review: QueueItem['review'], reason: string | undefined): AppliedEdit {
+    const before = { review: row.review_status, reason: row.flag_reason };
+    const after = { review, reason: review === 'flagged' ? reason!.trim() : null };
+    const t = now();
+    const done = review === 'unreviewed';
+    this.s.setReview.run({
+      id: row.id,
+      review: after.review,
+      reason: after.reason,
+      at: done ? null : t,
+      who: done ? null : this.opts.user,
+      now: t,
+    });
+    return { observationId: row.id, detectionId: null, action: 'review', before, after };
+  }
+
+  /** The photos of a selection: the ids given (once each, in their order), or every photo of the filter. */
+  selectionIds(selection: PhotoSelection): string[] {
+    if (selection.ids) return [...new Set(selection.ids)];
+    const w = queueWhere(selection.filter ?? {});
+    return this.prepared<string>(`SELECT o.id FROM observations o ${w.sql} ORDER BY o.id`).pluck().all(w.params) as string[];
+  }
+
+  /** The photos of a selection with their file and its state (for a re-audit), and the ids that name no photo. */
+  selectionFiles(selection: PhotoSelection): {
+    rows: { id: string; sourcePath: string; sourceState: QueueItem['sourceState'] }[];
+    missing: string[];
+  } {
+    const ids = this.selectionIds(selection);
+    const rows = this.prepared<{ id: string; source_path: string; source_state: QueueItem['sourceState'] }>(
+      'SELECT id, source_path, source_state FROM observations WHERE id IN (SELECT value FROM json_each(@ids))',
+    ).all({ ids: JSON.stringify(ids) });
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return {
+      rows: ids.flatMap((id) => {
+        const r = byId.get(id);
+        return r ? [{ id, sourcePath: r.source_path, sourceState: r.source_state }] : [];
+      }),
+      missing: ids.filter((id) => !byId.has(id)),
+    };
+  }
+
+  /**
+   * Accepts or flags the photos of a selection: per photo the same edit as setReview (correction row +
+   * outbox row), BULK_BATCH photos per transaction, other requests served between batches. Each photo's
+   * edit id is `bulkId/photo`, so a retried bulk (answer lost) applies each photo once. Photos already in
+   * that state are left as they are; photos that cannot be accepted (not audited) are skipped and named.
+   */
+  async bulkReview(p: ParsedParams<'bulkReview'>): Promise<Result<'bulkReview'>> {
+    const reason = p.review === 'flagged' ? p.reason?.trim() : undefined;
+    if (p.review === 'flagged' && !reason) throw new InvalidRequestError('flagging photos needs a reason');
+    const ids = this.selectionIds(p.selection);
+    const out: Result<'bulkReview'> = { total: ids.length, changed: 0, unchanged: 0, skippedCount: 0, skipped: [] };
+    this.opts.onBulkProgress?.(p.bulkId, 0, ids.length);
+    for (let i = 0; i < ids.length; i += BULK_BATCH) {
+      const batch = ids.slice(i, i + BULK_BATCH);
+      const r = immediate(this.db, () => {
+        const b = { changed: [] as string[], unchanged: 0, skipped: [] as SkippedPhoto[] };
+        for (const id of batch) {
+          const clientEditId = `${p.bulkId}/${id}`;
+          if (this.s.byClientEdit.get(clientEditId)) {
+            b.changed.push(id);
+            continue;
+          }
+          const row = this.s.item.get(id);
+          if (!row) {
+            b.skipped.push({ observationId: id, fileName: id, reason: 'no such photo' });
+            continue;
+          }
+          if (p.review === 'reviewed' && row.status !== 'completed') {
+            const why = row.status === 'failed' ? `failed${row.error ? `: ${row.error}` : ''}` : `not audited yet (${row.status})`;
+            b.skipped.push({ observationId: id, fileName: path.basename(row.source_path), reason: why });
+            continue;
+          }
+          if (row.review_status === p.review && row.flag_reason === (reason ?? null)) {
+            b.unchanged++;
+            continue;
+          }
+          this.record(this.applyReview(row, p.review, reason), clientEditId);
+          b.changed.push(id);
+        }
+        return b;
+      });
+      out.changed += r.changed.length;
+      out.unchanged += r.unchanged;
+      out.skippedCount += r.skipped.length;
+      out.skipped.push(...r.skipped.slice(0, SKIPPED_NAMED - out.skipped.length));
+      if (r.changed.length) this.opts.onChanged?.(r.changed);
+      this.opts.onBulkProgress?.(p.bulkId, i + batch.length, ids.length);
+      if (i + BULK_BATCH < ids.length) await new Promise((resolve) => setImmediate(resolve));
+    }
+    return out;
   }
 }

@@ -37,6 +37,8 @@ export function handlersFor(host: EngineHost): Handlers {
     restoreDetection: (p) => r.restoreDetection(p),
     verifyDetection: (p) => r.verifyDetection(p),
     setReview: (p) => r.setReview(p),
+    bulkReview: (p) => r.bulkReview(p),
+    reauditPhotos: (p) => i.reaudit(r.selectionFiles(p.selection), p),
     startImport: (p) => i.startImport(p),
     cancelImport: (p) => i.cancel(p.importId),
     imports: () => i.list(),

@@ -4,7 +4,8 @@
  */
 import { useCallback, useEffect, useRef, useState, type DragEvent } from 'react';
 import { errorMessage, useApi, useConnectionState, useEngineEvents } from './api';
-import { DEFAULT_QUERY, type QueueQuery } from './queue';
+import { countOf, type QueueQuery } from './queue';
+import { isNewPlace, parsePlace, placeHash, type Place, type Screen } from './url-state';
 import { ReviewScreen, type ReviewStart } from './review/ReviewScreen';
 import { ImportScreen } from './screens/ImportScreen';
 import { QueueScreen } from './screens/QueueScreen';
@@ -17,7 +18,6 @@ import { BuildingsScreen } from './screens/BuildingsScreen';
 import { SettingsScreen } from './screens/SettingsScreen';
 import { CatalogScreen } from './screens/CatalogScreen';
 
-type Screen = 'import' | 'queue' | 'review' | 'summary' | 'buildings' | 'catalog' | 'sync' | 'settings';
 const SCREENS: { key: Screen; label: string }[] = [
   { key: 'import', label: 'Import' },
   { key: 'queue', label: 'Queue' },
@@ -29,17 +29,23 @@ const SCREENS: { key: Screen; label: string }[] = [
   { key: 'settings', label: 'Settings' },
 ];
 
+/** Review's start at a place of the URL (its photo, at its index), or null when the URL names no photo. */
+const startOf = (p: Place): ReviewStart | null => (p.photo ? { index: p.index, observationId: p.photo } : null);
+
 export function App() {
-  const [screen, setScreen] = useState<Screen>('queue');
-  const [query, setQuery] = useState<QueueQuery>(DEFAULT_QUERY);
-  const [cursor, setCursor] = useState(0);
-  const [reviewStart, setReviewStart] = useState<ReviewStart | null>(null);
+  // the place in the URL (screen, queue, photo): a reload or a shared link comes back to it
+  const [initial] = useState(() => parsePlace(location.hash));
+  const [screen, setScreen] = useState<Screen>(initial.screen);
+  const [query, setQuery] = useState<QueueQuery>(initial.query);
+  const [cursor, setCursor] = useState(initial.index);
+  const [photo, setPhoto] = useState<string | null>(initial.photo);
+  const [reviewStart, setReviewStart] = useState<ReviewStart | null>(initial.screen === 'review' ? startOf(initial) : null);
   const [dropped, setDropped] = useState<string[]>([]);
   const [dropNote, setDropNote] = useState<string | null>(null);
   const connection = useConnectionState();
   const syncStatus = useSyncStatus();
   const api = useApi();
-  const resume = useRef<ReviewStart | null>(null);
+  const resume = useRef<ReviewStart | null>(startOf(initial));
   const screenRef = useRef(screen);
   screenRef.current = screen;
 
@@ -50,12 +56,64 @@ export function App() {
   const changeQuery = useCallback((q: QueueQuery) => {
     setQuery(q);
     setReviewStart(null);
+    setPhoto(null);
     resume.current = null;
   }, []);
-  // Review reports where it is: the queue's cursor follows, and coming back to Review resumes there
+  // Review reports where it is: the queue's cursor and the URL follow, and coming back to Review resumes there
   const onReviewPosition = useCallback((index: number, observationId: string) => {
     setCursor(index);
+    setPhoto(observationId);
     resume.current = { index, observationId };
+  }, []);
+  // "go to photo N" in Review: the photo at that place of the queue
+  const jumpInReview = useCallback(
+    async (n: number) => {
+      const r = await api.call('queue', { filter: query.filter, sort: query.sort, offset: n - 1, limit: 1 });
+      const it = r.items[0];
+      if (!it) throw new Error(r.total ? `there is no photo ${n}: this queue has ${countOf(r.total, 'photo')}` : 'this queue is empty');
+      openReview({ index: n - 1, observationId: it.observationId });
+    },
+    [api, query, openReview],
+  );
+  // a URL that names a place in Review but no photo (typed or shortened by hand): open the photo at that place
+  useEffect(() => {
+    if (initial.screen === 'review' && !initial.photo && initial.index > 0) jumpInReview(initial.index + 1).catch(() => undefined);
+    // once, for the URL the page was opened with
+  }, []);
+
+  // the URL follows the place: a new screen or queue is a step in the history (Back returns), a move
+  // within them (next photo, another row) replaces the current step
+  const written = useRef<Place | null>(null);
+  useEffect(() => {
+    const place: Place = { screen, query, index: cursor, photo };
+    const hash = placeHash(place);
+    if (hash !== location.hash) {
+      const url = (h: string) => `${location.pathname}${location.search}${h}`;
+      const last = written.current;
+      if (last && isNewPlace(last, place)) {
+        // the step left keeps the row or photo it was left at (a click opens Review and moves the cursor at once)
+        if (last.screen !== place.screen && last.query === place.query)
+          history.replaceState(null, '', url(placeHash({ ...last, index: place.index, photo: place.photo })));
+        history.pushState(null, '', url(hash));
+      } else history.replaceState(null, '', url(hash));
+    }
+    written.current = place;
+  }, [screen, query, cursor, photo]);
+  // Back, Forward, or a hash edited by hand: go to the place it names
+  useEffect(() => {
+    const onPop = () => {
+      const p = parsePlace(location.hash);
+      written.current = p;
+      setScreen(p.screen);
+      // the same queue keeps its object, so its pages are not fetched again
+      setQuery((q) => (isNewPlace({ ...p, query: q }, p) ? p.query : q));
+      setCursor(p.index);
+      setPhoto(p.photo);
+      resume.current = startOf(p);
+      if (p.screen === 'review') setReviewStart(startOf(p));
+    };
+    window.addEventListener('popstate', onPop);
+    return () => window.removeEventListener('popstate', onPop);
   }, []);
   const goTo = useCallback((next: Screen) => {
     if (next === 'review' && screenRef.current !== 'review' && resume.current) setReviewStart(resume.current);
@@ -172,7 +230,7 @@ export function App() {
             {screen === 'queue' && (
               <QueueScreen query={query} onQuery={changeQuery} cursor={cursor} onCursor={setCursor} onOpen={openReview} />
             )}
-            {screen === 'review' && <ReviewScreen query={query} start={reviewStart} onPosition={onReviewPosition} />}
+            {screen === 'review' && <ReviewScreen query={query} start={reviewStart} onPosition={onReviewPosition} onJump={jumpInReview} />}
             {screen === 'summary' && <SummaryScreen query={query} />}
             {screen === 'sync' && <SyncScreen status={syncStatus} />}
             {screen === 'catalog' && <CatalogScreen />}

@@ -6,7 +6,8 @@ export interface QueueQuery {
   sort: QueueSort;
 }
 
-export const DEFAULT_QUERY: QueueQuery = { filter: {}, sort: 'uncertain' };
+/** What the queue opens on when the URL says nothing else: the photos still to review, uncertain first. */
+export const DEFAULT_QUERY: QueueQuery = { filter: { review: 'unreviewed' }, sort: 'uncertain' };
 
 /** Drops empty values so the filter sent matches what the user sees. */
 export function cleanFilter(f: QueueFilter): QueueFilter {
@@ -18,6 +19,7 @@ export function cleanFilter(f: QueueFilter): QueueFilter {
 export function describeFilter(f: QueueFilter): string {
   const parts: string[] = [];
   if (f.review) parts.push(f.review);
+  if (f.name) parts.push(`file name contains “${f.name}”`);
   if (f.status) parts.push(`status ${f.status}`);
   if (f.location) parts.push(`location ${f.location}`);
   if (f.visit) parts.push(`visit ${f.visit}`);

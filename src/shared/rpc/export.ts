@@ -2,13 +2,15 @@
 import { z } from 'zod';
 import { IdSchema, PathSchema } from '../limits';
 import { ok } from './common';
-import { QueueFilterSchema } from './review';
+import { MAX_SELECTED_IDS, QueueFilterSchema } from './review';
 
 export const EXPORT_FORMATS = ['yolo', 'coco', 'voc'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export const ExportOptionsSchema = z.object({
   filter: QueueFilterSchema.default({}),
+  /** Only these photos of the filter (a selection in the queue). */
+  ids: z.array(IdSchema).min(1).max(MAX_SELECTED_IDS).optional(),
   format: z.enum(EXPORT_FORMATS),
   /** The output folder on the machine running the engine: absolute, new or empty (or `force`). */
   out: PathSchema,

@@ -2,10 +2,13 @@
 import { z } from 'zod';
 import { IdSchema, LIMITS, NameSchema, PathSchema } from '../limits';
 import { Counted, ok } from './common';
+import { PhotoSelectionSchema, SkippedPhotoSchema } from './review';
 
 export const ImportInfoSchema = z.object({
   importId: z.string(),
   paths: z.array(z.string()),
+  /** What the import is when its paths do not say it (a re-audit of chosen photos: its first paths only). */
+  label: z.string().nullable(),
   startedAt: z.string(),
   state: z.enum(['running', 'done', 'cancelled', 'failed']),
   done: z.number().int(),
@@ -13,6 +16,8 @@ export const ImportInfoSchema = z.object({
   failed: z.number().int(),
   photosPerSecond: z.number(),
   errorsByReason: Counted,
+  /** The files that failed, by name with their error (the first 50). */
+  failures: z.array(z.object({ path: z.string(), error: z.string() })),
   error: z.string().nullable(),
 });
 export type ImportInfo = z.infer<typeof ImportInfoSchema>;
@@ -69,6 +74,26 @@ export const importMethods = {
       tiles: TilesSchema.optional(),
     }),
     result: z.object({ importId: z.string() }),
+  },
+  /**
+   * Audits chosen photos again with other settings (an import of their files that keeps no import
+   * folder). The new result becomes current only where nobody has reviewed or corrected the photo.
+   * Photos whose file is gone or holds other content now are skipped and named.
+   */
+  reauditPhotos: {
+    params: z.object({
+      selection: PhotoSelectionSchema,
+      model: z.string().max(LIMITS.path).optional(),
+      confThreshold: z.number().min(0.01).max(0.99).optional(),
+      tiles: TilesSchema.optional(),
+    }),
+    result: z.object({
+      /** Null when no photo could be audited again. */
+      importId: z.string().nullable(),
+      photos: z.number().int(),
+      skippedCount: z.number().int(),
+      skipped: z.array(SkippedPhotoSchema),
+    }),
   },
   cancelImport: { params: z.object({ importId: IdSchema }), result: ok },
   imports: { params: z.object({}), result: z.array(ImportInfoSchema) },

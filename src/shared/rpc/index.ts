@@ -48,6 +48,8 @@ export type EngineEvent =
   | { type: 'import'; importId: string; event: AuditEvent }
   | { type: 'import-state'; info: ImportInfo }
   | { type: 'changed'; observationIds: string[] }
+  /** A bulk review's progress (photos done of total), under the client's bulkId. */
+  | { type: 'bulk'; bulkId: string; done: number; total: number }
   | { type: 'sync'; status: SyncStatus }
   | { type: 'export-state'; info: ExportInfo }
   /** A watched folder's state, queue or last photo changed; and the photos its batches audit. */

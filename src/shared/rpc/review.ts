@@ -31,6 +31,8 @@ export const QueueFilterSchema = z.object({
   building: NameSchema.optional(),
   asset: IdSchema.optional(),
   condition: z.enum(CONDITIONS).optional(),
+  /** Photos whose file name holds this text (case-insensitive for ASCII letters; `%` and `_` are plain characters). */
+  name: QuerySchema.optional(),
 });
 export type QueueFilter = z.infer<typeof QueueFilterSchema>;
 
@@ -99,6 +101,26 @@ export const LabelKeysSchema = z.object({
   scope: z.enum(['location', 'default']),
 });
 export type LabelKeys = z.infer<typeof LabelKeysSchema>;
+
+/** At most this many photo ids are sent by the page; a bigger selection is sent as its filter (all of it). */
+export const MAX_SELECTED_IDS = 5000;
+
+/** Photos chosen in the queue: some by id (in any order), or every photo of a filter (Ctrl+A). */
+export const PhotoSelectionSchema = z
+  .object({
+    ids: z
+      .array(IdSchema)
+      .min(1)
+      .max(MAX_SELECTED_IDS, `at most ${MAX_SELECTED_IDS} photo ids: select all of the filter instead`)
+      .optional(),
+    filter: QueueFilterSchema.optional(),
+  })
+  .refine((s) => (s.ids === undefined) !== (s.filter === undefined), 'a selection gives either photo ids or a filter');
+export type PhotoSelection = z.infer<typeof PhotoSelectionSchema>;
+
+/** A photo a bulk action left alone, and why (not audited, no file…). */
+export const SkippedPhotoSchema = z.object({ observationId: z.string(), fileName: z.string(), reason: z.string() });
+export type SkippedPhoto = z.infer<typeof SkippedPhotoSchema>;
 
 export const reviewMethods = {
   queue: {
@@ -200,5 +222,28 @@ export const reviewMethods = {
       clientEditId: IdSchema.optional(),
     }),
     result: QueueItemSchema,
+  },
+  /**
+   * Accepts or flags many photos: each one a real edit (correction row + outbox row), a transaction per
+   * batch of photos, progress as 'bulk' events under `bulkId` (made by the client, which also makes a
+   * retry apply each photo once). Photos that cannot be accepted (not audited) are skipped and named.
+   */
+  bulkReview: {
+    params: z.object({
+      selection: PhotoSelectionSchema,
+      review: z.enum(['reviewed', 'flagged']),
+      reason: ReasonSchema.optional(),
+      bulkId: IdSchema,
+    }),
+    result: z.object({
+      total: z.number().int(),
+      /** Photos changed (one correction each). */
+      changed: z.number().int(),
+      /** Photos already in that state (nothing written). */
+      unchanged: z.number().int(),
+      skippedCount: z.number().int(),
+      /** The first 100 skipped photos. */
+      skipped: z.array(SkippedPhotoSchema),
+    }),
   },
 } as const;

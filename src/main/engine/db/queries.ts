@@ -28,6 +28,14 @@ export const QUEUE_ORDER = Object.fromEntries(
   Object.entries(QUEUE_ORDER_KEYS).map(([sort, keys]) => [sort, keys.map((k) => `o.${k.col}${k.desc ? ' DESC' : ''}`).join(', ')]),
 ) as Record<QueueSort, string>;
 
+/** The file name of a photo: its path after the last `/` or `\` (rtrim strips the name's characters, leaving the folder). */
+const FILE_NAME = `substr(o.source_path, length(rtrim(o.source_path, replace(replace(o.source_path, '/', ''), '\\', ''))) + 1)`;
+
+/** A LIKE pattern matching `text` anywhere, its `%`, `_` and `\` taken literally (with ESCAPE '\'). */
+export function containsPattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
 /** WHERE clause and parameters for a queue filter (every value bound, never interpolated). */
 export function queueWhere(f: QueueFilter): { sql: string; params: Record<string, unknown> } {
   const parts: string[] = [];
@@ -59,6 +67,11 @@ export function queueWhere(f: QueueFilter): { sql: string; params: Record<string
   if (f.building) {
     parts.push('o.asset_id IN (SELECT a.id FROM assets a JOIN buildings b ON b.id = a.building_id WHERE b.name = @building)');
     params.building = f.building;
+  }
+  // the file name holds the text (LIKE: case-insensitive for ASCII); the whole path is tried first, which is cheap
+  if (f.name) {
+    parts.push(`o.source_path LIKE @name ESCAPE '\\' AND ${FILE_NAME} LIKE @name ESCAPE '\\'`);
+    params.name = containsPattern(f.name);
   }
   if (f.asset) {
     parts.push('o.asset_id = @asset');

@@ -26,6 +26,8 @@ export { parseSince } from './select';
 
 export interface ExportRequest {
   filter: QueueFilter;
+  /** Only these photos of the filter (a selection in the queue). */
+  ids?: string[];
   format: ExportFormat;
   out: string;
   reviewedOnly?: boolean;
@@ -114,7 +116,7 @@ export async function runExport(
   if (problem) throw new ConfigError(problem);
   const out = path.resolve(req.out);
 
-  const sel = selectForExport(db, { filter: req.filter, reviewedOnly: req.reviewedOnly ?? false, since, split, seed });
+  const sel = selectForExport(db, { filter: req.filter, ids: req.ids, reviewedOnly: req.reviewedOnly ?? false, since, split, seed });
   const classId = new Map(sel.classes.map((c) => [c.name, c.id]));
   const total = sel.photos.length;
   hooks.onProgress?.({ done: 0, total });
@@ -195,7 +197,13 @@ export async function runExport(
       tool: 'kliq-audit export',
       format: req.format,
       createdAt,
-      filter: { ...req.filter, reviewedOnly: req.reviewedOnly ?? false, since: since ?? null, flaggedLeftOut: sel.flaggedLeftOut },
+      filter: {
+        ...req.filter,
+        reviewedOnly: req.reviewedOnly ?? false,
+        since: since ?? null,
+        flaggedLeftOut: sel.flaggedLeftOut,
+        ...(req.ids ? { selectedPhotos: req.ids.length } : {}),
+      },
       split: { ratio: split, seed, train: train.length, val: val.length },
       images: linkImages ? 'link' : 'copy',
       counts: {

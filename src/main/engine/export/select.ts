@@ -51,6 +51,8 @@ export interface Selection {
 
 export interface SelectOptions {
   filter: QueueFilter;
+  /** Only these photos of the filter (a selection in the queue). */
+  ids?: string[];
   reviewedOnly: boolean;
   /** ISO time: photos audited or edited at or after it. */
   since?: string;
@@ -111,6 +113,11 @@ interface DetRow {
 
 export function selectForExport(db: Db, o: SelectOptions): Selection {
   const w = queueWhere(o.filter);
+  if (o.ids) {
+    const sel = `o.id IN (SELECT value FROM json_each(@selectedIds))`;
+    w.sql = w.sql ? `${w.sql} AND ${sel}` : `WHERE ${sel}`;
+    w.params.selectedIds = JSON.stringify(o.ids);
+  }
   const parts = w.sql ? [w.sql.replace(/^WHERE /, '')] : [];
   const params: Record<string, unknown> = { ...w.params };
   if (o.reviewedOnly) parts.push(`o.review_status = 'reviewed'`);

@@ -24,7 +24,8 @@ export function ExportButton({ filter }: { filter: QueueFilter }) {
   );
 }
 
-function ExportDialog({ filter, onClose }: { filter: QueueFilter; onClose(): void }) {
+/** `ids`: only these photos of the filter (a selection in the queue), described as `what`. */
+export function ExportDialog({ filter, ids, what, onClose }: { filter: QueueFilter; ids?: string[]; what?: string; onClose(): void }) {
   const api = useApi();
   const [format, setFormat] = useState<ExportFormat>('yolo');
   const [out, setOut] = useState('');
@@ -69,7 +70,7 @@ function ExportDialog({ filter, onClose }: { filter: QueueFilter; onClose(): voi
   const start = () => {
     setError(null);
     api
-      .call('startExport', { filter, format, out: out.trim(), reviewedOnly, split: splitN, seed: seedN, images, force })
+      .call('startExport', { filter, ids, format, out: out.trim(), reviewedOnly, split: splitN, seed: seedN, images, force })
       .then(({ exportId }) =>
         setInfo({
           exportId,
@@ -98,7 +99,7 @@ function ExportDialog({ filter, onClose }: { filter: QueueFilter; onClose(): voi
         }}
       >
         <p className="muted">
-          Photos: <b data-testid="export-filter">{describeFilter(filter)}</b>
+          Photos: <b data-testid="export-filter">{what ?? describeFilter(filter)}</b>
           {reviewedOnly ? ', reviewed only' : ''} (flagged photos are left out unless the filter asks for them). Boxes as corrected.
         </p>
         <label className="field">

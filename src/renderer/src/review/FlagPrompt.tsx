@@ -4,13 +4,19 @@ import { Modal } from '../components/Modal';
 
 const PRESETS = ['Blurry or dark', 'Wrong location', 'Duplicate photo', 'Not a shelf / asset', 'Needs a second look'];
 
-export function FlagPrompt({ onFlag, onClose }: { onFlag(reason: string): void; onClose(): void }) {
+interface Props {
+  onFlag(reason: string): void;
+  onClose(): void;
+  title?: string;
+}
+
+export function FlagPrompt({ onFlag, onClose, title = 'Flag this photo' }: Props) {
   const [reason, setReason] = useState('');
   const submit = (r: string) => {
     if (r.trim()) onFlag(r.trim());
   };
   return (
-    <Modal title="Flag this photo" onClose={onClose} testId="flag-prompt" className="flag">
+    <Modal title={title} onClose={onClose} testId="flag-prompt" className="flag">
       <form
         onSubmit={(e) => {
           e.preventDefault();

@@ -23,6 +23,7 @@ import { LabelKeysEditor } from './LabelKeysEditor';
 import { AssetPanel, usePhotoContext } from './AssetPanel';
 import { CONDITIONS, type Condition } from '../../../shared/condition';
 import { Filmstrip } from './Filmstrip';
+import { JumpTo } from '../components/JumpTo';
 
 export interface ReviewStart {
   index: number;
@@ -38,9 +39,11 @@ interface Props {
   query: QueueQuery;
   start: ReviewStart | null;
   onPosition(index: number, observationId: string): void;
+  /** Opens photo n (1-based) of the queue (`g`). */
+  onJump(n: number): Promise<void>;
 }
 
-export function ReviewScreen({ query, start, onPosition }: Props) {
+export function ReviewScreen({ query, start, onPosition, onJump }: Props) {
   const api = useApi();
   const cache = usePhotoCache();
   const canvas = useRef<CanvasHandle>(null);
@@ -495,6 +498,7 @@ export function ReviewScreen({ query, start, onPosition }: Props) {
         </span>
         <span className="muted">{describeFilter(query.filter)}</span>
         <span className="tool-spacer" />
+        <JumpTo total={positionTotal} onJump={onJump} disabled={overlay !== null} />
         <span className="muted">Press ? for shortcuts</span>
       </div>
 

@@ -4,6 +4,7 @@ export const SHORTCUTS: { keys: string[]; what: string; group: string }[] = [
   { group: 'Photos', keys: ['x'], what: 'Flag the photo with a reason, then go to the next' },
   { group: 'Photos', keys: ['d', '→'], what: 'Next photo (→ when no box is selected)' },
   { group: 'Photos', keys: ['a', '←'], what: 'Previous photo (← when no box is selected)' },
+  { group: 'Photos', keys: ['g'], what: 'Go to photo N of the queue (type the number, Enter)' },
   { group: 'Boxes', keys: ['click'], what: 'Select a box, here or in the box list (click the background to deselect)' },
   { group: 'Boxes', keys: ['[', ']'], what: 'Select the previous / next box' },
   { group: 'Boxes', keys: ['drag'], what: 'Move a box; drag a corner or edge handle of the selected box to resize' },

@@ -23,7 +23,8 @@ export function FolderList({
   folders: ImportFolder[];
   onError(message: string | null): void;
   onChanged(): void;
-  onUsePath(path: string): void;
+  /** Puts the folder, with its kept settings, in the import form. */
+  onUsePath(folder: ImportFolder): void;
 }) {
   const api = useApi();
   const [busy, setBusy] = useState<string | null>(null);
@@ -52,7 +53,13 @@ export function FolderList({
           return (
             <li key={f.path} data-testid="import-folder" data-path={f.path} data-state={state} data-queued={s?.queued ?? 0}>
               <div className="folder-head">
-                <button type="button" className="link" title="Put this path in the form" onClick={() => onUsePath(f.path)}>
+                <button
+                  type="button"
+                  className="link"
+                  data-testid="folder-use"
+                  title="Put this folder and its location, visit and tiles in the form"
+                  onClick={() => onUsePath(f)}
+                >
                   {f.path}
                 </button>
                 <span className={`badge watch-${state.replace(' ', '-')}`} data-testid="folder-state">

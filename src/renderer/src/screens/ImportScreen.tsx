@@ -8,6 +8,8 @@ import { FolderList } from './FolderList';
 import { errorMessage, useApi, useEngineEvents, useReconnectCount } from '../api';
 import { countOf } from '../queue';
 
+const baseName = (p: string) => p.split(/[\\/]/).pop() ?? p;
+
 interface ModelInfo {
   model: string;
   provider: string;
@@ -19,7 +21,8 @@ export function ImportScreen({ droppedPaths, dropNote }: { droppedPaths: string[
   const reconnects = useReconnectCount();
   const [paths, setPaths] = useState('');
   const [location, setLocation] = useState('');
-  const [tiles, setTiles] = useState('off');
+  // '' = the folder's kept tiles on a re-import, else the Settings screen's
+  const [tiles, setTiles] = useState('');
   const [visit, setVisit] = useState('');
   const [keepWatching, setKeepWatching] = useState(false);
   const [busy, setBusy] = useState(false);
@@ -109,7 +112,7 @@ export function ImportScreen({ droppedPaths, dropNote }: { droppedPaths: string[
     if (!list.length) return;
     setBusy(true);
     setError(null);
-    const tilesValue = tiles === 'off' || tiles === 'auto' ? tiles : Number(tiles);
+    const tilesValue = tiles === '' ? undefined : tiles === 'off' || tiles === 'auto' ? tiles : Number(tiles);
     try {
       if (keepWatching) {
         // kept and watched: the engine audits what they hold, then every photo copied in
@@ -179,6 +182,7 @@ export function ImportScreen({ droppedPaths, dropNote }: { droppedPaths: string[
           <label className="field">
             <span>Tiles</span>
             <select data-testid="import-tiles" value={tiles} onChange={(e) => setTiles(e.target.value)}>
+              <option value="">default (the folder’s, else Settings)</option>
               <option value="off">off (whole photo)</option>
               <option value="auto">auto (large photos)</option>
               <option value="2">2 (shelves)</option>
@@ -200,20 +204,36 @@ export function ImportScreen({ droppedPaths, dropNote }: { droppedPaths: string[
         )}
       </form>
 
-      <FolderList folders={folders} onError={setError} onChanged={() => setFoldersVersion((v) => v + 1)} onUsePath={(p) => setPaths(p)} />
+      {/* one column beside the form: the list starts at the top, whether there are kept folders or not */}
+      <div className="import-side">
+        <FolderList
+          folders={folders}
+          onError={setError}
+          onChanged={() => setFoldersVersion((v) => v + 1)}
+          onUsePath={(f) => {
+            // a re-import from the form keeps what the folder was imported with
+            setPaths(f.path);
+            setLocation(f.location ?? '');
+            setVisit(f.visit ?? '');
+            setTiles(f.tiles === null ? '' : String(f.tiles));
+          }}
+        />
 
-      <section className="imports" data-testid="import-list">
-        <h2>Imports</h2>
-        {!imports.length && <p className="muted">No import yet in this session.</p>}
-        {imports.map((info) => (
-          <ImportRow
-            key={info.importId}
-            info={info}
-            model={models[info.importId]}
-            onCancel={() => void api.call('cancelImport', { importId: info.importId }).catch((err: unknown) => setError(errorMessage(err)))}
-          />
-        ))}
-      </section>
+        <section className="imports" data-testid="import-list">
+          <h2>Imports</h2>
+          {!imports.length && <p className="muted">No import yet in this session.</p>}
+          {imports.map((info) => (
+            <ImportRow
+              key={info.importId}
+              info={info}
+              model={models[info.importId]}
+              onCancel={() =>
+                void api.call('cancelImport', { importId: info.importId }).catch((err: unknown) => setError(errorMessage(err)))
+              }
+            />
+          ))}
+        </section>
+      </div>
     </div>
   );
 }
@@ -231,7 +251,7 @@ function ImportRow({ info, model, onCancel }: { info: ImportInfo; model: ModelIn
     >
       <header>
         <span className="import-paths" title={info.paths.join('\n')}>
-          {info.paths.join(', ')}
+          {info.label ?? info.paths.join(', ')}
         </span>
         <span className={`badge state-${info.state}`}>{info.state}</span>
         {info.state === 'running' && (
@@ -267,6 +287,21 @@ function ImportRow({ info, model, onCancel }: { info: ImportInfo; model: ModelIn
             </li>
           ))}
         </ul>
+      )}
+      {info.failures.length > 0 && (
+        <details className="failures" data-testid="import-failures" open={info.failed <= 5}>
+          <summary>
+            Failed {info.failed === 1 ? 'file' : 'files'}
+            {info.failed > info.failures.length ? ` (the first ${info.failures.length} of ${info.failed})` : ''}
+          </summary>
+          <ul>
+            {info.failures.map((f) => (
+              <li key={f.path} title={f.path}>
+                <b>{baseName(f.path)}</b>: {f.error}
+              </li>
+            ))}
+          </ul>
+        </details>
       )}
     </article>
   );

@@ -3,7 +3,7 @@
  * same cursor and the same Enter/click to open Review. Virtualized by rows of fixed-size cells, so only
  * the rows near the viewport are in the DOM and scrolling never lays anything out again; thumbnails are
  * the engine's (api.thumbUrl: 256 px JPEGs, made once), loaded lazily and decoded off the main thread.
- * ←/→ move by one, ↑/↓ by a row, PageUp/PageDown by a screen, Home/End, Enter opens, g back to the list.
+ * ←/→ move by one, ↑/↓ by a row, PageUp/PageDown by a screen, Home/End, Enter opens, v back to the list.
  */
 import { memo, useCallback, useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { useVirtualizer } from '@tanstack/react-virtual';
@@ -126,7 +126,7 @@ export function QueueGrid({ pages, active, onCursor, onOpen, onToggle }: Props) 
     } else if (e.key === 'Enter') {
       e.preventDefault();
       onOpen(active);
-    } else if (e.key === 'g') {
+    } else if (e.key === 'v' && !e.ctrlKey && !e.altKey && !e.metaKey) {
       e.preventDefault();
       onToggle();
     }

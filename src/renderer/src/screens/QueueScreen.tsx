@@ -1,13 +1,19 @@
 /**
  * The review queue: filters and counts on top, then a virtualized list that fetches pages on demand,
  * so 100 000 rows scroll smoothly. ↑/↓, PageUp/PageDown, Home/End move; Enter or a click opens Review;
- * g (or the List/Grid toggle, remembered) shows the same queue as a grid of thumbnails (./QueueGrid.tsx).
+ * v (or the List/Grid toggle, remembered) shows the same queue as a grid of thumbnails (./QueueGrid.tsx).
+ * Rows are chosen for bulk actions with their box, Ctrl/Cmd+click, Shift+click (a range), Space, and
+ * Ctrl+A (every photo of the filter); Esc lets go. `/` searches by file name, `g` goes to photo N.
  */
 import { useEffect, useRef, type KeyboardEvent } from 'react';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import type { QueueItem } from '../../../shared/rpc';
 import { useQueuePages } from '../hooks/useQueuePages';
-import { countOf, formatConfidence, type QueueQuery } from '../queue';
+import { useQueueSelection } from '../hooks/useQueueSelection';
+import { cleanFilter, countOf, formatConfidence, type QueueQuery } from '../queue';
+import { JumpTo } from '../components/JumpTo';
+import { BulkBar } from './BulkBar';
+import { QueueSearch } from './QueueSearch';
 
 const SYNC_TITLE = {
   synced: 'On the KLIQ API (photo, result and labels)',
@@ -36,6 +42,7 @@ export function QueueScreen({ query, onQuery, cursor, onCursor, onOpen }: Props)
   const toggleView = () => setView(view === 'list' ? 'grid' : 'list');
   const total = pages.total ?? 0;
   const active = Math.min(cursor, Math.max(0, total - 1));
+  const selection = useQueueSelection(query, total, pages);
 
   const virtualizer = useVirtualizer({
     count: total,
@@ -81,10 +88,28 @@ export function QueueScreen({ query, onQuery, cursor, onCursor, onOpen }: Props)
     } else if (e.key === 'Enter') {
       e.preventDefault();
       open(active);
-    } else if (e.key === 'g' && !e.ctrlKey && !e.altKey && !e.metaKey) {
+    } else if (e.key === 'v' && !e.ctrlKey && !e.altKey && !e.metaKey) {
       e.preventDefault();
       toggleView();
+    } else if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 'a') {
+      e.preventDefault();
+      selection.selectAll();
+    } else if (e.key === ' ') {
+      e.preventDefault();
+      const it = pages.item(active);
+      if (it) selection.click(active, it.observationId, e.shiftKey);
+    } else if (e.key === 'Escape' && selection.count) {
+      e.preventDefault();
+      selection.clear();
     }
+  };
+  const onRowClick = (index: number, e: MouseEvent) => {
+    const it = pages.item(index);
+    if (!it) return;
+    if (e.shiftKey || e.ctrlKey || e.metaKey) {
+      onCursor(index);
+      selection.click(index, it.observationId, e.shiftKey);
+    } else open(index);
   };
 
   return (
@@ -97,6 +122,24 @@ export function QueueScreen({ query, onQuery, cursor, onCursor, onOpen }: Props)
         }}
         counts={counts}
       />
+      <div className="queue-tools">
+        <QueueSearch
+          value={query.filter.name ?? ''}
+          onChange={(name) => {
+            onCursor(0);
+            onQuery({ ...query, filter: cleanFilter({ ...query.filter, name }) });
+          }}
+          onLeave={() => list.current?.focus({ preventScroll: true })}
+        />
+        <JumpTo
+          total={pages.total}
+          onJump={(n) => {
+            onCursor(n - 1);
+            list.current?.focus({ preventScroll: true });
+          }}
+        />
+        <BulkBar query={query} selection={selection} />
+      </div>
       {(pages.error || countsError) && <p className="error-text">{pages.error ?? countsError}</p>}
       <div className="queue-viewbar">
         <ViewToggle view={view} onView={setView} />
@@ -109,6 +152,14 @@ export function QueueScreen({ query, onQuery, cursor, onCursor, onOpen }: Props)
       {view === 'grid' && <QueueGrid pages={pages} active={active} onCursor={onCursor} onOpen={open} onToggle={toggleView} />}
       {/* in the grid view the list is hidden, not unmounted; shown again, it scrolls to the cursor */}
       <div className="queue-head" role="row" hidden={view !== 'list'}>
+        <span className="c-check">
+          <CheckBox
+            checked={selection.all}
+            label="Select every photo of the filter (Ctrl+A)"
+            testId="select-all"
+            onClick={() => (selection.all ? selection.clear() : selection.selectAll())}
+          />
+        </span>
         <span className="c-index">#</span>
         <span className="c-file">Photo</span>
         <span className="c-conf">Top conf.</span>
@@ -141,7 +192,14 @@ export function QueueScreen({ query, onQuery, cursor, onCursor, onOpen }: Props)
               start={r.start}
               item={pages.item(r.index)}
               active={r.index === active}
-              onClick={() => open(r.index)}
+              selected={!!pages.item(r.index) && selection.has(pages.item(r.index)!.observationId)}
+              onClick={(e) => onRowClick(r.index, e)}
+              onCheck={(e) => {
+                const it = pages.item(r.index);
+                if (!it) return;
+                onCursor(r.index);
+                selection.click(r.index, it.observationId, e.shiftKey);
+              }}
             />
           ))}
         </div>
@@ -156,18 +214,23 @@ function Row({
   start,
   item,
   active,
+  selected,
   onClick,
+  onCheck,
 }: {
   index: number;
   start: number;
   item: QueueItem | undefined;
   active: boolean;
-  onClick(): void;
+  selected: boolean;
+  onClick(e: MouseEvent): void;
+  onCheck(e: MouseEvent): void;
 }) {
   const style = { transform: `translateY(${start}px)`, height: ROW_HEIGHT };
   if (!item) {
     return (
       <div className="queue-row is-loading" style={style} id={`queue-row-${index}`} role="option" aria-selected={active}>
+        <span className="c-check" />
         <span className="c-index">{index + 1}</span>
         <span className="c-file muted">…</span>
       </div>
@@ -176,7 +239,7 @@ function Row({
   const conf = item.topConfidence;
   return (
     <div
-      className={`queue-row${active ? ' is-active' : ''}`}
+      className={`queue-row${active ? ' is-active' : ''}${selected ? ' is-selected' : ''}`}
       style={style}
       id={`queue-row-${index}`}
       role="option"
@@ -185,9 +248,15 @@ function Row({
       data-index={index}
       data-observation-id={item.observationId}
       data-top-confidence={conf ?? ''}
-      onClick={onClick}
+      data-selected={selected}
+      // Shift+click picks a range, not text
+      onMouseDown={(e) => e.shiftKey && e.preventDefault()}
+      onClick={(e) => onClick(e.nativeEvent)}
       title={item.sourcePath}
     >
+      <span className="c-check">
+        <CheckBox checked={selected} label={`Select ${item.fileName}`} testId="row-check" onClick={onCheck} />
+      </span>
       <span className="c-index">{index + 1}</span>
       <span className="c-file">
         {item.fileName}
@@ -215,6 +284,27 @@ function Row({
       <span className="c-visit">{item.visit ?? '—'}</span>
       <span className="c-model">{item.model ?? '—'}</span>
     </div>
+  );
+}
+
+/** A box that chooses a row (a span: it takes no focus away from the list, and gets the click's modifiers). */
+function CheckBox({ checked, label, testId, onClick }: { checked: boolean; label: string; testId: string; onClick(e: MouseEvent): void }) {
+  return (
+    <span
+      role="checkbox"
+      aria-checked={checked}
+      aria-label={label}
+      title={label}
+      className={`check${checked ? ' is-checked' : ''}`}
+      data-testid={testId}
+      onMouseDown={(e) => e.preventDefault()}
+      onClick={(e) => {
+        e.stopPropagation();
+        onClick(e.nativeEvent);
+      }}
+    >
+      {checked ? '✓' : ''}
+    </span>
   );
 }
 

@@ -46,8 +46,9 @@ export function SummaryScreen({ query }: { query: QueueQuery }) {
     <div className="summary" data-testid="summary-screen">
       <header className="summary-head">
         <h2>Batch summary</h2>
-        <span className="muted" data-testid="summary-filter">
-          {describeFilter(query.filter)}
+        {/* the counts below are of these photos only: say which (the Queue's filter, Unreviewed by default) */}
+        <span data-testid="summary-filter" title="The Queue's filter: change it on the Queue screen">
+          Photos: <b>{describeFilter(query.filter)}</b> <span className="muted">(the Queue’s filter)</span>
         </span>
         <span className="tool-spacer" />
         <ExportButton filter={query.filter} />
