@@ -86,6 +86,10 @@ describe.skipIf(!hasChromium)('Review at auditor speed: the box list, the canvas
   async function openPhoto(page: Page, obs: string): Promise<void> {
     await until('the queue', async () => (await page.$$('[data-testid=queue-row]')).length === 2);
     await page.click(`[data-testid=queue-row][data-observation-id="${obs}"]`);
+    await photoShown(page, obs);
+  }
+
+  async function photoShown(page: Page, obs: string): Promise<void> {
     await until('the photo with its boxes', async () => {
       const ready = await page.getAttribute('[data-testid=review-screen]', 'data-ready');
       const id = await page.getAttribute('[data-testid=review-screen]', 'data-observation-id');
@@ -258,7 +262,7 @@ describe.skipIf(!hasChromium)('Review at auditor speed: the box list, the canvas
 
     // the view is kept for the session (a reload), and undone with the same switches
     await page.reload();
-    await openPhoto(page, obs);
+    await photoShown(page, obs); // the reload comes back to Review on this photo (the place is in the URL)
     expect(await drawn('bicycle')).toBe(0);
     expect(await page.$$('[data-testid=box][data-label=car][data-locked=true]')).toHaveLength(n('car'));
     await page.click('[data-testid=label-row][data-label=bicycle] [data-testid=label-hide]');
