@@ -14,20 +14,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { measureGridScroll } from '../bench/grid-scroll';
 import { openDb } from '../src/main/engine/db';
 import { GENERAL, tmpDir } from './helpers';
-import { CHROMIUM, auditInto, ensureRendererBuilt, launchChromium, startServe, type Served } from './ui-helpers';
+import { CHROMIUM, auditInto, ensureRendererBuilt, launchChromium, startServe, type Served, until } from './ui-helpers';
 
 const hasChromium = fs.existsSync(CHROMIUM);
 if (!hasChromium && process.env.CI) throw new Error(`UI tests need Chromium at ${CHROMIUM} (.ci/run installs it)`);
-
-async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeout = 15_000): Promise<T> {
-  const end = Date.now() + timeout;
-  for (;;) {
-    const v = await fn().catch(() => null);
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** The grid's thumbnails in the DOM: their observation and whether the image really decoded. */
 const gridThumbs = (page: Page) =>

@@ -191,6 +191,9 @@ export class ReviewService {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       catalogRows: db.prepare<[], { sku: string | null; name: string }>('SELECT sku, name FROM catalog ORDER BY name'),
+      setting: db.prepare<[string], string>('SELECT value FROM settings WHERE key = ?').pluck(),
+      putSetting: db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
+      dropSetting: db.prepare('DELETE FROM settings WHERE key = ?'),
       insertCatalog: db.prepare(
         'INSERT INTO catalog (id, sku, name, created_at) VALUES (?, ?, ?, ?) ON CONFLICT(sku) DO UPDATE SET name = excluded.name',
       ),
@@ -336,10 +339,9 @@ export class ReviewService {
    * the auditor changes it, never because counts moved while they worked.
    */
   labelKeys(p: { location: string | null }): Result<'labelKeys'> {
-    const get = this.db.prepare<[string], { value: string }>('SELECT value FROM settings WHERE key = ?');
     const read = (key: string) => {
-      const row = get.get(key);
-      return row ? (JSON.parse(row.value) as string[]) : null;
+      const value = this.s.setting.get(key) as string | undefined;
+      return value ? (JSON.parse(value) as string[]) : null;
     };
     const own = p.location ? read(`label_keys:${p.location}`) : null;
     if (own?.length) return { labels: own, scope: 'location' };
@@ -347,7 +349,7 @@ export class ReviewService {
     if (kept) return { labels: kept, scope: 'default' };
     const uses = [...this.queues.labelUses()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([l]) => l);
     const labels = [...new Set([...uses, ...(this.opts.modelLabels ?? [])])].slice(0, 9);
-    if (labels.length) this.storeLabelKeys('label_keys', labels);
+    if (labels.length) this.s.putSetting.run('label_keys', JSON.stringify(labels));
     return { labels, scope: 'default' };
   }
 
@@ -355,15 +357,9 @@ export class ReviewService {
     const labels = [...new Set(p.labels.map((l) => l.trim()))];
     if (labels.length !== p.labels.length) throw new InvalidRequestError('a label can be on one key only');
     if (!p.location && !labels.length) throw new InvalidRequestError('the default key set needs at least one label');
-    if (p.location && !labels.length) this.db.prepare('DELETE FROM settings WHERE key = ?').run(`label_keys:${p.location}`);
-    else this.storeLabelKeys(p.location ? `label_keys:${p.location}` : 'label_keys', labels);
+    if (p.location && !labels.length) this.s.dropSetting.run(`label_keys:${p.location}`);
+    else this.s.putSetting.run(p.location ? `label_keys:${p.location}` : 'label_keys', JSON.stringify(labels));
     return this.labelKeys({ location: p.location });
-  }
-
-  private storeLabelKeys(key: string, labels: string[]) {
-    this.db
-      .prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value')
-      .run(key, JSON.stringify(labels));
   }
 
   /** Imports SKUs into the catalog (name, optional sku). */
