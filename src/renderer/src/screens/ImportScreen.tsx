@@ -28,6 +28,8 @@ export function ImportScreen({ droppedPaths, dropNote }: { droppedPaths: string[
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [imports, setImports] = useState<ImportInfo[]>([]);
+  // the engine's list arrived (tests wait for it before telling a new import from the ones listed)
+  const [listed, setListed] = useState(false);
   const [models, setModels] = useState<Record<string, ModelInfo>>({});
   const [folders, setFolders] = useState<ImportFolder[]>([]);
   const [foldersVersion, setFoldersVersion] = useState(0);
@@ -53,7 +55,11 @@ export function ImportScreen({ droppedPaths, dropNote }: { droppedPaths: string[
     let live = true;
     api
       .call('imports', {})
-      .then((r) => live && setImports(r))
+      .then((r) => {
+        if (!live) return;
+        setImports(r);
+        setListed(true);
+      })
       .catch((err: unknown) => live && setError(errorMessage(err)));
     return () => {
       live = false;
@@ -219,7 +225,7 @@ export function ImportScreen({ droppedPaths, dropNote }: { droppedPaths: string[
           }}
         />
 
-        <section className="imports" data-testid="import-list">
+        <section className="imports" data-testid="import-list" data-listed={listed}>
           <h2>Imports</h2>
           {!imports.length && <p className="muted">No import yet in this session.</p>}
           {imports.map((info) => (
