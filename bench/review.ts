@@ -208,23 +208,38 @@ async function freshServer(file: string, labels: string[]) {
   };
 }
 
-/** Installs window.__paint: resolves with ms from the next keydown to the frame after the next photo is shown with its boxes. */
+/**
+ * Installs window.__paint: resolves with ms from the next keydown to the frame after the next photo is shown
+ * with its boxes, and when (ms, checked once per frame) the page first showed the new photo's id
+ * (React committed), its pixels (the image loaded) and all its boxes.
+ */
 const PAINT_PROBE = `function () {
   var from = document.querySelector('.canvas-wrap').dataset.photo;
   window.__paint = new Promise(function (resolve, reject) {
-    var t0 = 0;
+    var t0 = 0, commit = -1, pixels = -1, boxes = -1, bitmap = false;
     function painted() {
       var wrap = document.querySelector('.canvas-wrap');
       var img = document.querySelector('[data-testid=review-image]');
+      var drawn = document.querySelector('[data-testid=review-bitmap]');
       var target = wrap && wrap.dataset.photo;
-      if (!target || target === from || !img || img.src.indexOf(target) < 0) return false;
-      if (!img.complete || !img.naturalWidth) return false;
-      return document.querySelectorAll('[data-testid=box]').length === Number(wrap.dataset.boxes);
+      if (!target || target === from) return false;
+      var now = performance.now() - t0;
+      if (commit < 0) commit = now;
+      // its pixels: an <img> of it loaded, or the canvas it was drawn into (a bitmap decoded ahead)
+      var shown = (img && img.src.indexOf(target) >= 0 && img.complete && img.naturalWidth) ||
+        (drawn && drawn.dataset.src.indexOf(target) >= 0 && drawn.dataset.drawn === 'true');
+      if (shown && pixels < 0) pixels = now;
+      bitmap = !!drawn;
+      var all = document.querySelectorAll('[data-testid=box]').length === Number(wrap.dataset.boxes);
+      if (all && boxes < 0) boxes = now;
+      return shown && all;
     }
     function frame() {
       if (performance.now() - t0 > 10000) return reject(new Error('no photo after ' + from + ' painted in 10 s'));
       // shown in this frame: the next frame begins after it was presented
-      if (painted()) requestAnimationFrame(function () { resolve(performance.now() - t0); });
+      if (painted()) requestAnimationFrame(function () {
+        resolve({ total: performance.now() - t0, commit: commit, pixels: pixels, boxes: boxes, bitmap: bitmap });
+      });
       else requestAnimationFrame(frame);
     }
     function start() { t0 = performance.now(); requestAnimationFrame(frame); }
@@ -240,13 +255,29 @@ const PAINT_PROBE = `function () {
  */
 async function keypressToPaint(page: Page, presses: number, pauseMs: number) {
   const times: number[] = [];
+  const phases = { commit: [] as number[], pixels: [] as number[], boxes: [] as number[] };
+  let fromBitmap = 0;
   for (let k = 0; k < presses; k++) {
     // a string, not a function: tsx's keepNames would put its __name helper into the page
     await page.evaluate(`(${PAINT_PROBE})()`);
     await page.keyboard.press('d');
-    times.push(await page.evaluate(() => (window as unknown as { __paint: Promise<number> }).__paint));
+    type Paint = { total: number; commit: number; pixels: number; boxes: number; bitmap: boolean };
+    const p = await page.evaluate(() => (window as unknown as { __paint: Promise<Paint> }).__paint);
+    times.push(p.total);
+    phases.commit.push(p.commit);
+    phases.pixels.push(p.pixels);
+    phases.boxes.push(p.boxes);
+    if (p.bitmap) fromBitmap++;
     if (pauseMs) await new Promise((r) => setTimeout(r, pauseMs));
   }
+  if (process.env.KLIQ_PAINT_PHASES)
+    err(
+      `phases p50/p95 (ms): ` +
+        Object.entries(phases)
+          .map(([k, v]) => `${k} ${r1(pct(v, 0.5))}/${r1(pct(v, 0.95))}`)
+          .join(', ') +
+        `; ${fromBitmap}/${presses} drawn from a bitmap decoded ahead`,
+    );
   return times;
 }
 
@@ -286,6 +317,7 @@ async function browserPart(served: Served) {
     });
     const pid = findChromiumPid();
     const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    if (process.env.KLIQ_PAINT_PHASES) page.on('console', (m) => err(`page: ${m.text()}`));
     await page.goto(`http://127.0.0.1:${served.port}/?token=${served.token}`);
     await page.waitForSelector('[data-testid=queue-row]', { timeout: 60_000 });
     await page.keyboard.press('Enter');
@@ -389,7 +421,9 @@ async function main() {
     const q = (await rpc.call('queue', { ...DEFAULT_QUEUE, offset: 0, limit: 320 })) as { items: { observationId: string }[] };
     t = performance.now();
     await host.warmViews(q.items.map((i) => i.observationId));
-    err(`made ${q.items.length} views (as after an import) in ${((performance.now() - t) / 1000).toFixed(1)}s`);
+    // and their thumbnails (the filmstrip's), which an import makes as it audits (engine/audit.ts)
+    for (const i of q.items) await host.openThumb(i.observationId, { kind: 'thumb' });
+    err(`made ${q.items.length} views and thumbnails (as an import would) in ${((performance.now() - t) / 1000).toFixed(1)}s`);
     ui = await browserPart(served);
   }
   await s.close();

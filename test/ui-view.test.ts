@@ -1,6 +1,7 @@
 /**
  * Review shows a large photo through its screen-sized view (issue 13): at fit, the page loads
- * /view/<id> (2000 px on the long side); zoomed to 100 %, the photo itself. Real 12 MP JPEG, Chromium.
+ * /view/<id> (2000 px on the long side); zoomed to 100 %, the photo itself. A photo Review prefetched is
+ * drawn from pixels decoded ahead (a canvas). Real 12 MP JPEGs, Chromium.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -22,10 +23,13 @@ describe.skipIf(!hasChromium)('Review: the view at fit, the photo when zoomed in
     const dir = tmpDir();
     const photos = path.join(dir, 'photos');
     fs.mkdirSync(photos);
-    await sharp(path.join(GENERAL, 'dog.jpg'))
-      .resize(4000, 3000, { fit: 'fill' })
-      .jpeg({ quality: 85 })
-      .toFile(path.join(photos, 'big.jpg'));
+    // three 12 MP photos (big.jpg first in the queue's order: most boxes are the dog's)
+    for (const [from, to] of [
+      ['dog.jpg', 'big.jpg'],
+      ['eagle.jpg', 'big2.jpg'],
+      ['fruits.jpg', 'big3.jpg'],
+    ])
+      await sharp(path.join(GENERAL, from)).resize(4000, 3000, { fit: 'fill' }).jpeg({ quality: 85 }).toFile(path.join(photos, to));
     const db = path.join(dir, 'view.db');
     auditInto(db, photos);
     served = await startServe(db, 'view-test');
@@ -54,6 +58,56 @@ describe.skipIf(!hasChromium)('Review: the view at fit, the photo when zoomed in
     await page.waitForFunction(() => (document.querySelector('[data-testid=review-image]') as HTMLImageElement).src.includes('/photo/'));
     await page.waitForFunction(() => (document.querySelector('[data-testid=review-image]') as HTMLImageElement).naturalWidth === 4000);
     expect(await shown()).toEqual({ path: 'photo', natural: 4000 });
+    await page.close();
+  });
+
+  it('draws the next photo from pixels decoded ahead, scaled to the window; zoomed in, the photo itself', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const logs: string[] = [];
+    page.on('console', (m) => logs.push(m.text()));
+    page.on('pageerror', (e) => logs.push(String(e)));
+    await page.goto(served.url);
+    await page.waitForSelector('[data-testid=queue-row]');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => !!document.querySelector<HTMLElement>('.canvas-wrap')?.dataset.photo);
+    const first = await page.getAttribute('.canvas-wrap', 'data-photo');
+    // the next photo is prefetched and decoded while this one is looked at
+    await page.waitForTimeout(1500);
+    await page.keyboard.press('d');
+    await page.waitForFunction((f) => document.querySelector<HTMLElement>('.canvas-wrap')?.dataset.photo !== f, first);
+    const next = (await page.getAttribute('.canvas-wrap', 'data-photo'))!;
+    const drawn = await page.$eval('[data-testid=review-bitmap]', (c) => {
+      const canvas = c as HTMLCanvasElement;
+      const box = canvas.getBoundingClientRect();
+      // a pixel in the middle is the photo's, not blank
+      const px = canvas.getContext('2d')!.getImageData(canvas.width >> 1, canvas.height >> 1, 1, 1).data;
+      return {
+        src: canvas.dataset.src!,
+        drawn: canvas.dataset.drawn,
+        width: canvas.width,
+        height: canvas.height,
+        shownWidth: box.width,
+        px: [...px],
+      };
+    });
+    expect(drawn.src).toContain(`/photo/${next}`);
+    expect(drawn.drawn).toBe('true');
+    // scaled to the window (1280 × 800 at 1×), the photo's 4:3 kept
+    expect(drawn.width).toBeLessThanOrEqual(1280);
+    expect(drawn.height).toBeLessThanOrEqual(800);
+    expect(Math.abs(drawn.width / drawn.height - 4 / 3)).toBeLessThan(0.01);
+    // at fit, a canvas pixel is at most a screen pixel
+    expect(drawn.shownWidth).toBeLessThanOrEqual(drawn.width * 1.05);
+    expect(drawn.px[3]).toBe(255);
+    expect(await page.$$eval('[data-testid=box]', (b) => b.length)).toBeGreaterThan(0);
+    expect(await page.$('[data-testid=review-image]')).toBeNull();
+    // zoomed to 100 %: the photo itself, in an <img>
+    await page.keyboard.press('0');
+    await page.waitForFunction(
+      () => (document.querySelector('[data-testid=review-image]') as HTMLImageElement | null)?.naturalWidth === 4000,
+    );
+    expect(await page.$('[data-testid=review-bitmap]')).toBeNull();
+    expect(logs).toEqual([]);
     await page.close();
   });
 });

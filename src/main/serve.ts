@@ -90,7 +90,21 @@ export async function serve(opts: ServeOptions): Promise<Served> {
   if (!fs.existsSync(index))
     throw new ConfigError(`the UI is not built (${index} is missing): run \`npm run build\` first, or use \`npm run serve\`.`);
   const token = opts.host.serveToken({ rotate: opts.newToken });
-  const handle = createRpcHandler(opts.host);
+  const rpc = createRpcHandler(opts.host);
+  /** KLIQ_SLOW_MS=n: every request that took n ms or more is logged to stderr (method, ms), to find what a screen waits on. */
+  const slowMs = Number(process.env.KLIQ_SLOW_MS) || 0;
+  const slow = (what: string, t0: number) => {
+    const ms = performance.now() - t0;
+    if (slowMs && ms >= slowMs) process.stderr.write(`slow: ${what} ${ms.toFixed(1)} ms\n`);
+  };
+  const handle: typeof rpc = async (method, params, id) => {
+    const t0 = performance.now();
+    try {
+      return await rpc(method, params, id);
+    } finally {
+      slow(`${method} ${JSON.stringify(params).slice(0, 120)}`, t0);
+    }
+  };
   let port = opts.port;
   const allowedHosts = () => new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
   const origins = () => new Set([`http://127.0.0.1:${port}`, `http://localhost:${port}`]);
@@ -165,6 +179,10 @@ export async function serve(opts: ServeOptions): Promise<Served> {
     }
     const photo = /^\/(photo|thumb|view)\/([A-Za-z0-9_]+)$/.exec(url.pathname);
     if (photo) {
+      if (slowMs) {
+        const t0 = performance.now();
+        res.on('finish', () => slow(url.pathname, t0));
+      }
       if (!safeEqual(url.searchParams.get('token') ?? '', token)) {
         res.writeHead(401).end('token required');
         return;

@@ -54,6 +54,11 @@ interface Props {
    * pixels than it has: a 12 MP photo costs ~100 ms to decode and 48 MB once decoded, its view a tenth.
    */
   viewSrc?: string;
+  /**
+   * The photo decoded ahead and scaled to the window (usePhotoCache.prefetch): drawn at once in a canvas
+   * while it has the pixels the screen shows (at fit), instead of an <img> that decodes as it paints.
+   */
+  bitmap?: ImageBitmap | null;
   /** Size known from the queue row (before the image loads); the image's natural size wins. */
   size: Size | null;
   detections: readonly ReviewDetection[];
@@ -172,6 +177,20 @@ export function PhotoCanvas(props: Props) {
     (size !== null && shownScale * (window.devicePixelRatio || 1) * Math.max(size.width, size.height) > VIEW_LONG_SIDE * 1.05);
   const imgSrc = needsFull ? src : props.viewSrc!;
   if (needsFull && !full && props.viewSrc) setFull(true);
+  // the bitmap while it has enough pixels (a closed one has none)
+  const bitmap = props.bitmap?.width ? props.bitmap : null;
+  const showBitmap =
+    bitmap !== null &&
+    size !== null &&
+    !full &&
+    shownScale * (window.devicePixelRatio || 1) * Math.max(size.width, size.height) <= Math.max(bitmap.width, bitmap.height) * 1.05;
+  const bitmapCanvas = useRef<HTMLCanvasElement>(null);
+  useLayoutEffect(() => {
+    const c = bitmapCanvas.current;
+    if (!showBitmap || !c || !bitmap?.width) return;
+    c.getContext('2d')?.drawImage(bitmap, 0, 0);
+    c.dataset.drawn = 'true';
+  }, [showBitmap, bitmap]);
 
   // keep fitting while in fit mode (new photo, window resized)
   useLayoutEffect(() => {
@@ -377,25 +396,37 @@ export function PhotoCanvas(props: Props) {
           className="stage"
           style={{ width: size.width, height: size.height, transform: `translate(${view.tx}px, ${view.ty}px) scale(${s})` }}
         >
-          <img
-            key={src}
-            src={imgSrc}
-            alt=""
-            draggable={false}
-            data-testid="review-image"
-            width={size.width}
-            height={size.height}
-            onLoad={(e) => {
-              const img = e.currentTarget;
-              setLoaded('ok');
-              // the photo itself tells its true size (a view is smaller by design)
-              if (imgSrc !== src) return;
-              if (img.naturalWidth && img.naturalHeight && (img.naturalWidth !== size.width || img.naturalHeight !== size.height)) {
-                setNatural({ width: img.naturalWidth, height: img.naturalHeight });
-              }
-            }}
-            onError={() => setLoaded('error')}
-          />
+          {showBitmap ? (
+            <canvas
+              key={src}
+              ref={bitmapCanvas}
+              className="photo-bitmap"
+              data-testid="review-bitmap"
+              data-src={src}
+              width={bitmap.width}
+              height={bitmap.height}
+            />
+          ) : (
+            <img
+              key={src}
+              src={imgSrc}
+              alt=""
+              draggable={false}
+              data-testid="review-image"
+              width={size.width}
+              height={size.height}
+              onLoad={(e) => {
+                const img = e.currentTarget;
+                setLoaded('ok');
+                // the photo itself tells its true size (a view is smaller by design)
+                if (imgSrc !== src) return;
+                if (img.naturalWidth && img.naturalHeight && (img.naturalWidth !== size.width || img.naturalHeight !== size.height)) {
+                  setNatural({ width: img.naturalWidth, height: img.naturalHeight });
+                }
+              }}
+              onError={() => setLoaded('error')}
+            />
+          )}
           <svg
             className="overlay"
             data-testid="review-overlay"
@@ -518,7 +549,7 @@ export function PhotoCanvas(props: Props) {
           onError={() => setLoaded('error')}
         />
       )}
-      {loaded === 'loading' && <div className="viewport-note">Loading photo…</div>}
+      {loaded === 'loading' && !showBitmap && <div className="viewport-note">Loading photo…</div>}
       {loaded === 'error' && (
         <div className="viewport-note is-error" data-testid="photo-error" data-status={failure ?? undefined}>
           {failure === 409

@@ -385,6 +385,9 @@ export function ReviewScreen({ query, start, onPosition, onJump }: Props) {
 
   // --- render --------------------------------------------------------------------------------
 
+  // the photo's pixels if prefetched and decoded: taken once as it is shown (not swapped in later under the auditor)
+  const bitmap = useMemo(() => (observationId ? cache.bitmap(observationId) : null), [cache, observationId]);
+
   if (navError) {
     return (
       <div className="screen-message" data-testid="review-screen">
@@ -443,6 +446,7 @@ export function ReviewScreen({ query, start, onPosition, onJump }: Props) {
             ref={canvas}
             src={api.photoUrl(item.observationId)}
             viewSrc={api.viewUrl(item.observationId)}
+            bitmap={bitmap}
             size={size}
             detections={drawn}
             selectedId={selectedId}

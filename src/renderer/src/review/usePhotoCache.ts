@@ -2,21 +2,62 @@
  * Photo details (`photo`) and pixels, fetched ahead: Review prefetches the next and previous photos so
  * moving on shows them at once. Entries are dropped when the engine says a photo changed.
  */
-import { useCallback, useMemo, useRef } from 'react';
+import { useCallback, useEffect, useMemo, useRef } from 'react';
 import type { PhotoDetail } from '../../../shared/rpc';
 import { useApi, useChangedEvents } from '../api';
 import { VIEW_LONG_SIDE } from './PhotoCanvas';
 
 const MAX_ENTRIES = 24;
-/** Views decoded ahead and kept (the next ones and the previous one). */
-const MAX_IMAGES = 6;
+/** Photos decoded ahead and kept: the current one, four ahead and the previous one. */
+const MAX_BITMAPS = 6;
+
+interface Bitmap {
+  bitmap: ImageBitmap | null;
+  closed: boolean;
+}
+
+function release(e: Bitmap) {
+  e.closed = true;
+  e.bitmap?.close();
+  e.bitmap = null;
+}
+
+/**
+ * What Review shows at fit (the view of a large photo, a small photo itself), decoded and scaled to fit
+ * the window in device pixels; null when it cannot be (no size known, the host refused the file, or the
+ * host cannot be fetched from: then Review loads the photo in an <img> as before).
+ */
+async function decodeFit(
+  item: { observationId: string; width: number | null; height: number | null },
+  api: { photoUrl(id: string): string; viewUrl(id: string): string },
+): Promise<ImageBitmap | null> {
+  const { width, height } = item;
+  if (!width || !height) return null;
+  const dpr = window.devicePixelRatio || 1;
+  const scale = Math.min(1, (window.innerWidth * dpr) / width, (window.innerHeight * dpr) / height);
+  const url = Math.max(width, height) > VIEW_LONG_SIDE ? api.viewUrl(item.observationId) : api.photoUrl(item.observationId);
+  try {
+    const res = await fetch(url);
+    if (!res.ok) return null;
+    return await createImageBitmap(await res.blob(), {
+      resizeWidth: Math.max(1, Math.round(width * scale)),
+      resizeHeight: Math.max(1, Math.round(height * scale)),
+      resizeQuality: 'medium',
+      imageOrientation: 'from-image',
+    });
+  } catch {
+    return null;
+  }
+}
 
 export function usePhotoCache() {
   const api = useApi();
   const details = useRef(new Map<string, Promise<PhotoDetail>>());
   /** Details that have arrived, for showing a prefetched photo in the same frame. */
   const ready = useRef(new Map<string, PhotoDetail>());
-  const images = useRef(new Map<string, HTMLImageElement>());
+  const bitmaps = useRef(new Map<string, Bitmap>());
+  /** The photo on screen: its bitmap is not dropped. */
+  const shown = useRef<string | null>(null);
 
   const get = useCallback(
     (id: string, fresh = false): Promise<PhotoDetail> => {
@@ -48,30 +89,52 @@ export function usePhotoCache() {
   );
 
   /**
-   * Starts loading a photo's detail and its view, and decodes the view ahead (img.decode(), off the main
-   * thread): the next photo paints without a decode in the keypress's frame. A few are kept; the ones
-   * dropped let go of their pixels (src emptied), so memory stays flat however many photos are viewed.
+   * Starts loading a photo's detail and its pixels, decoded ahead off the main thread and scaled to the
+   * window (createImageBitmap of the fetched view): the next photo is drawn at once, with no decode or
+   * scaling in the keypress's frame. A few are kept; the ones dropped are closed (their pixels freed at
+   * once, not left to the browser's image cache), so memory stays flat however many photos are viewed.
    */
   const prefetch = useCallback(
     (item: { observationId: string; width: number | null; height: number | null }) => {
       const id = item.observationId;
       void get(id).catch(() => undefined);
-      const imgs = images.current;
-      if (!imgs.has(id)) {
-        const img = new Image();
-        img.decoding = 'async';
-        // what Review shows at fit (PhotoCanvas): the view of a large photo, a small one itself
-        img.src = Math.max(item.width ?? Infinity, item.height ?? Infinity) > VIEW_LONG_SIDE ? api.viewUrl(id) : api.photoUrl(id);
-        img.decode().catch(() => undefined);
-        imgs.set(id, img);
-        while (imgs.size > MAX_IMAGES) {
-          const old = imgs.keys().next().value!;
-          imgs.get(old)!.src = '';
-          imgs.delete(old);
-        }
+      const kept = bitmaps.current;
+      let entry = kept.get(id);
+      if (entry)
+        kept.delete(id); // re-inserted: the least recently asked for is dropped first
+      else {
+        const e: Bitmap = { bitmap: null, closed: false };
+        entry = e;
+        void decodeFit(item, api).then((b) => {
+          if (e.closed) b?.close();
+          else e.bitmap = b;
+        });
+      }
+      kept.set(id, entry);
+      // the least recently asked for go first, never the one on screen (it may be drawn again: zoomed back to fit)
+      for (const [old, e] of kept) {
+        if (kept.size <= MAX_BITMAPS) break;
+        if (old === shown.current) continue;
+        release(e);
+        kept.delete(old);
       }
     },
     [api, get],
+  );
+
+  /** The pixels of the photo now shown, if prefetched and decoded already: kept while it is shown. */
+  const bitmap = useCallback((id: string): ImageBitmap | null => {
+    shown.current = id;
+    const e = bitmaps.current.get(id);
+    return e && !e.closed ? e.bitmap : null;
+  }, []);
+
+  useEffect(
+    () => () => {
+      for (const e of bitmaps.current.values()) release(e);
+      bitmaps.current.clear();
+    },
+    [],
   );
 
   const invalidate = useCallback((id: string) => {
@@ -86,5 +149,5 @@ export function usePhotoCache() {
     for (const id of ids) invalidate(id);
   }, 50);
 
-  return useMemo(() => ({ get, peek, prefetch, invalidate }), [get, peek, prefetch, invalidate]);
+  return useMemo(() => ({ get, peek, prefetch, bitmap, invalidate }), [get, peek, prefetch, bitmap, invalidate]);
 }
