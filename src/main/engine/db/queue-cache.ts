@@ -117,7 +117,8 @@ export class QueueCache {
       }
       const cols = QUEUE_ORDER_KEYS[o.sort];
       const keyOf = this.prepared(`SELECT ${cols.map((c) => c.col).join(', ')} FROM observations WHERE id = ?`).raw();
-      const w = queueWhere(o.filter);
+      // the filter for this one row: its sets as subqueries correlated to it (not every job with the label)
+      const w = queueWhere(o.filter, { perRow: true });
       const member = this.prepared(
         `SELECT 1 FROM observations o WHERE o.id = @__id${w.sql ? ` AND ${w.sql.slice('WHERE '.length)}` : ''}`,
       ).get({ ...w.params, __id: observationId });
