@@ -9,7 +9,7 @@ import { immediate, type Db } from './db';
 import { ConflictError, InvalidRequestError, NotFoundError } from './errors';
 import { Outbox } from './db/outbox';
 import { queueKeysSql, queueWhere } from './db/queries';
-import { QueueCache } from './db/queue-cache';
+import { QueueCache, type QueueEdit } from './db/queue-cache';
 import { summarize } from '../../shared/summary';
 import { RetailStore } from './retail/store';
 import type {
@@ -136,7 +136,6 @@ export class ReviewService {
   private readonly s;
   private readonly cache = new Map<string, ReturnType<Db['prepare']>>();
   private readonly memo = new Map<string, { stamp: string; value: unknown }>();
-  private readonly countsMemo = new Map<string, { version: number; value: Result<'queueCounts'> }>();
   /** Queue orders and facet counts (db/queue-cache.ts). */
   readonly queues: QueueCache;
   private readonly outbox: Outbox;
@@ -239,15 +238,8 @@ export class ReviewService {
   }
 
   queueCounts(p: { filter: QueueFilter }): Result<'queueCounts'> {
-    // valid while the queue version stands still (sync writing its outbox does not recount)
-    const key = `counts:${JSON.stringify(p.filter)}`;
-    const v = this.queues.version();
-    const hit = this.countsMemo.get(key);
-    if (hit && hit.version === v) return hit.value;
-    const value = this.queues.counts(p.filter);
-    if (this.countsMemo.size >= 50) this.countsMemo.delete(this.countsMemo.keys().next().value!);
-    this.countsMemo.set(key, { version: v, value });
-    return value;
+    // kept while the queue version stands still (sync writing its outbox does not recount), patched by edits
+    return this.queues.keptCounts(p.filter);
   }
 
   photo(p: { observationId: string }): Result<'photo'> {
@@ -372,30 +364,38 @@ export class ReviewService {
   }
 
   /**
-   * One edit, in one immediate transaction (reads and writes under the write lock, so another
-   * connection's commit in between cannot make it fail or act on stale rows): check, apply, record the
-   * correction and its outbox row, refresh the queue keys. An edit whose `clientEditId` was already
-   * applied (a retry after a lost answer) is not applied again: `replay` answers with the current state.
+   * One edit of one photo (`of`: the photo, or the box whose photo it is), in one immediate transaction
+   * (reads and writes under the write lock, so another connection's commit in between cannot make it
+   * fail or act on stale rows): check, apply, record the correction and its outbox row, refresh the queue
+   * keys. An edit whose `clientEditId` was already applied (a retry after a lost answer) is not applied
+   * again: `replay` answers with the current state.
    */
   private edit<T>(
     clientEditId: string | undefined,
+    of: { observationId: string } | { detectionId: number },
     replay: (done: { observation_id: string; detection_id: number | null }) => T,
     run: () => AppliedEdit & { value: T },
   ): T {
     let changed: string | null = null;
-    let versions: [number, number] = [0, 0];
+    let queued: QueueEdit | null = null;
     const result = immediate(this.db, (): T => {
       const done = clientEditId ? this.s.byClientEdit.get(clientEditId) : undefined;
       if (done) return replay(done);
-      const before = this.queues.version();
+      // the photo's part of the kept counts is read before anything changes (a box that is not there: run throws)
+      const photo = 'observationId' in of ? of.observationId : this.s.detection.get(of.detectionId)?.observation_id;
+      const q = photo === undefined ? null : this.queues.beginEdit([photo]);
       const e = run();
       this.record(e, clientEditId);
       changed = e.observationId;
-      versions = [before, this.queues.version()];
+      if (q && e.observationId === photo) {
+        this.queues.endEdit(q);
+        queued = q;
+      }
       return e.value;
     });
-    // committed: the kept queue orders move this one photo instead of being computed again
-    if (changed) this.queues.patch(changed, ...versions);
+    // committed: the kept queue orders and counts move this one photo instead of being computed again
+    // (not followed, as when another photo than the one read before was edited: they are computed again)
+    if (queued) this.queues.patch(queued);
     if (changed) this.opts.onChanged?.([changed]);
     return result;
   }
@@ -456,7 +456,7 @@ export class ReviewService {
     if (p.boundingBox && (p.boundingBox.width <= 0 || p.boundingBox.height <= 0)) {
       throw new InvalidRequestError('a box needs a positive width and height');
     }
-    return this.edit(p.clientEditId, this.replayDetection, () => {
+    return this.edit(p.clientEditId, { detectionId: p.detectionId }, this.replayDetection, () => {
       const d = this.editable(p.detectionId, p.version);
       if (d.deleted) throw new InvalidRequestError(`detection ${d.id} is deleted: restore it first`);
       const before = { objectName: d.object_name, boundingBox: { x: d.x, y: d.y, width: d.width, height: d.height } };
@@ -469,7 +469,7 @@ export class ReviewService {
   addDetection(p: Params<'addDetection'>): Result<'addDetection'> {
     const b = p.boundingBox;
     if (b.width <= 0 || b.height <= 0) throw new InvalidRequestError('a box needs a positive width and height');
-    return this.edit(p.clientEditId, this.replayDetection, () => {
+    return this.edit(p.clientEditId, { observationId: p.observationId }, this.replayDetection, () => {
       const job = this.s.currentJob.get(p.observationId);
       if (!job) throw new NotFoundError(`no photo ${p.observationId}`);
       if (!job.current_job_id) throw new InvalidRequestError('this photo has no completed detection run to add boxes to');
@@ -487,7 +487,7 @@ export class ReviewService {
   }
 
   deleteDetection(p: Params<'deleteDetection'>): Result<'deleteDetection'> {
-    return this.edit(p.clientEditId, this.replayDetection, () => {
+    return this.edit(p.clientEditId, { detectionId: p.detectionId }, this.replayDetection, () => {
       const d = this.editable(p.detectionId, p.version);
       if (d.deleted) throw new InvalidRequestError(`detection ${d.id} is already deleted`);
       const before = { objectName: d.object_name, boundingBox: { x: d.x, y: d.y, width: d.width, height: d.height } };
@@ -504,7 +504,7 @@ export class ReviewService {
   }
 
   restoreDetection(p: Params<'restoreDetection'>): Result<'restoreDetection'> {
-    return this.edit(p.clientEditId, this.replayDetection, () => {
+    return this.edit(p.clientEditId, { detectionId: p.detectionId }, this.replayDetection, () => {
       const d = this.editable(p.detectionId, p.version);
       if (!d.deleted) throw new InvalidRequestError(`detection ${d.id} is not deleted`);
       const after = { objectName: d.object_name, boundingBox: { x: d.x, y: d.y, width: d.width, height: d.height } };
@@ -526,7 +526,7 @@ export class ReviewService {
    * is where it travels; the label set a labels item PUTs is unchanged by it.
    */
   verifyDetection(p: Params<'verifyDetection'>): Result<'verifyDetection'> {
-    return this.edit(p.clientEditId, this.replayDetection, () => {
+    return this.edit(p.clientEditId, { detectionId: p.detectionId }, this.replayDetection, () => {
       const d = this.editable(p.detectionId, p.version);
       if (d.deleted) throw new InvalidRequestError(`detection ${d.id} is deleted: restore it first`);
       if ((d.verified === 1) === p.verified) {
@@ -548,7 +548,7 @@ export class ReviewService {
   setReview(p: Params<'setReview'>): Result<'setReview'> {
     if (p.review === 'flagged' && !p.reason?.trim()) throw new InvalidRequestError('flagging a photo needs a reason');
     const replay = (done: { observation_id: string }) => toItem(this.s.item.get(done.observation_id)!);
-    return this.edit(p.clientEditId, replay, () => {
+    return this.edit(p.clientEditId, { observationId: p.observationId }, replay, () => {
       const row = this.s.item.get(p.observationId);
       if (!row) throw new NotFoundError(`no photo ${p.observationId}`);
       if (p.review === 'reviewed' && row.status !== 'completed') {
@@ -618,7 +618,10 @@ export class ReviewService {
     this.opts.onBulkProgress?.(p.bulkId, 0, ids.length);
     for (let i = 0; i < ids.length; i += BULK_BATCH) {
       const batch = ids.slice(i, i + BULK_BATCH);
+      let queued: QueueEdit | null = null;
       const r = immediate(this.db, () => {
+        // the batch's part of the kept counts, before and after its edits (patched once it commits)
+        const q = this.queues.beginEdit(batch);
         const b = { changed: [] as string[], unchanged: 0, skipped: [] as SkippedPhoto[] };
         for (const id of batch) {
           const clientEditId = `${p.bulkId}/${id}`;
@@ -643,8 +646,11 @@ export class ReviewService {
           this.record(this.applyReview(row, p.review, reason), clientEditId);
           b.changed.push(id);
         }
+        this.queues.endEdit(q);
+        queued = q;
         return b;
       });
+      if (queued) this.queues.patch(queued);
       out.changed += r.changed.length;
       out.unchanged += r.unchanged;
       out.skippedCount += r.skipped.length;

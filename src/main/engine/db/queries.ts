@@ -36,8 +36,22 @@ export function containsPattern(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
-/** WHERE clause and parameters for a queue filter (every value bound, never interpolated). */
-export function queueWhere(f: QueueFilter): { sql: string; params: Record<string, unknown> } {
+/**
+ * WHERE clause and parameters for a queue filter (every value bound, never interpolated).
+ *
+ * `perRow`: the same filter for a few given rows (an edited photo's membership), its sets written as
+ * subqueries correlated to the row (`EXISTS (SELECT … WHERE c = o.x)`) instead of `o.x IN (SELECT c …)`.
+ * For a whole queue the set is computed once and probed (or drives the search); for one row, computing
+ * it reads every box with the label (10 ms for a common label at 100 000 photos, per filter and edit).
+ * Both forms select the same rows: `x IN (SELECT c …)` is true exactly when a row of the subquery has
+ * c = x, and when x is NULL it is NULL where EXISTS is false, which WHERE treats alike (also under OR).
+ */
+export function queueWhere(f: QueueFilter, { perRow = false } = {}): { sql: string; params: Record<string, unknown> } {
+  /** `o.<col> IN (SELECT <key> FROM <from> WHERE <where>)`, or its form correlated to the row. */
+  const inSet = (col: string, key: string, from: string, where: string) =>
+    perRow
+      ? `EXISTS (SELECT 1 FROM ${from} WHERE ${where} AND ${key} = o.${col})`
+      : `o.${col} IN (SELECT ${key} FROM ${from} WHERE ${where})`;
   const parts: string[] = [];
   const params: Record<string, unknown> = {};
   if (f.status) {
@@ -61,11 +75,11 @@ export function queueWhere(f: QueueFilter): { sql: string; params: Record<string
     params.model = f.model;
   }
   if (f.label) {
-    parts.push('o.current_job_id IN (SELECT d.cv_job_id FROM detections d WHERE d.object_name = @label AND d.deleted = 0)');
+    parts.push(inSet('current_job_id', 'd.cv_job_id', 'detections d', 'd.object_name = @label AND d.deleted = 0'));
     params.label = f.label;
   }
   if (f.building) {
-    parts.push('o.asset_id IN (SELECT a.id FROM assets a JOIN buildings b ON b.id = a.building_id WHERE b.name = @building)');
+    parts.push(inSet('asset_id', 'a.id', 'assets a JOIN buildings b ON b.id = a.building_id', 'b.name = @building'));
     params.building = f.building;
   }
   // the file name holds the text (LIKE: case-insensitive for ASCII); the whole path is tried first, which is cheap
@@ -81,7 +95,7 @@ export function queueWhere(f: QueueFilter): { sql: string; params: Record<string
   if (f.condition) {
     parts.push(`(EXISTS (SELECT 1 FROM detections d WHERE d.cv_job_id = o.current_job_id AND d.deleted = 0
       AND json_extract(d.attributes, '$.condition') = @condition)
-      OR o.asset_id IN (SELECT a.id FROM assets a WHERE a.condition = @condition))`);
+      OR ${inSet('asset_id', 'a.id', 'assets a', 'a.condition = @condition')})`);
     params.condition = f.condition;
   }
   // the confidence band applies to the model's boxes (of the label, when one is filtered): "bottle under
