@@ -11,7 +11,17 @@ import Database from 'better-sqlite3';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GENERAL, tmpDir } from './helpers';
-import { CHROMIUM, auditInto, ensureRendererBuilt, launchChromium, startServe, type Served, until } from './ui-helpers';
+import {
+  CHROMIUM,
+  auditInto,
+  ensureRendererBuilt,
+  launchChromium,
+  PHOTO,
+  photoPixelsShown,
+  startServe,
+  type Served,
+  until,
+} from './ui-helpers';
 
 const hasChromium = fs.existsSync(CHROMIUM);
 if (!hasChromium && process.env.CI) throw new Error(`UI tests need Chromium at ${CHROMIUM} (.ci/run installs it)`);
@@ -82,10 +92,7 @@ describe.skipIf(!hasChromium)('Review at auditor speed: the box list, the canvas
     await until('the photo with its boxes', async () => {
       const ready = await page.getAttribute('[data-testid=review-screen]', 'data-ready');
       const id = await page.getAttribute('[data-testid=review-screen]', 'data-observation-id');
-      const img = await page.$eval(
-        '[data-testid=review-image]',
-        (i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth,
-      );
+      const img = await photoPixelsShown(page);
       return ready === 'true' && id === obs && img && (await page.$$('[data-testid=box]')).length > 0;
     });
   }
@@ -146,7 +153,7 @@ describe.skipIf(!hasChromium)('Review at auditor speed: the box list, the canvas
   const hovered = (page: Page, what: 'box' | 'box-row') =>
     page.$$eval(`[data-testid=${what}][data-hovered=true]`, (es) => es.map((e) => Number(e.getAttribute('data-id'))));
   /** The photo's scale on screen and its top-left corner. */
-  const imageRect = async (page: Page) => (await page.locator('[data-testid=review-image]').boundingBox())!;
+  const imageRect = async (page: Page) => (await page.locator(PHOTO).boundingBox())!;
 
   /** A point of the box where the box itself is what the pointer meets (no other box or name over it). */
   const spotOf = (page: Page, id: number) =>
@@ -435,7 +442,7 @@ describe.skipIf(!hasChromium)('Review at auditor speed: the box list, the canvas
     await page.keyboard.press('Escape');
     await page.keyboard.press('d');
     await until('the dog photo', async () => (await page.$$('[data-testid=box-row]')).length === 11);
-    await page.waitForFunction(() => (document.querySelector('[data-testid=review-image]') as HTMLImageElement | null)?.complete);
+    await until('the dog photo shown', () => photoPixelsShown(page));
     await check();
     expect(errors).toEqual([]);
   });

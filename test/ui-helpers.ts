@@ -6,7 +6,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { ROOT } from './helpers';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -149,4 +149,16 @@ export async function until<T>(what: string, fn: () => Promise<T | null | undefi
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** Review's photo on screen: an <img>, or the canvas a photo decoded ahead is handed to (usePhotoCache). */
+export const PHOTO = '[data-testid=review-image], [data-testid=review-bitmap]';
+
+/** Whether Review shows its photo's pixels: the <img> loaded, or the decoded bitmap handed to its canvas. */
+export async function photoPixelsShown(page: Page): Promise<boolean> {
+  return page.evaluate(() => {
+    const img = document.querySelector<HTMLImageElement>('[data-testid=review-image]');
+    if (img) return img.complete && img.naturalWidth > 0;
+    return document.querySelector<HTMLCanvasElement>('[data-testid=review-bitmap]')?.dataset.drawn === 'true';
+  });
 }

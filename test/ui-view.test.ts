@@ -80,7 +80,12 @@ describe.skipIf(!hasChromium)('Review: the view at fit, the photo when zoomed in
       const canvas = c as HTMLCanvasElement;
       const box = canvas.getBoundingClientRect();
       // a pixel in the middle is the photo's, not blank
-      const px = canvas.getContext('2d')!.getImageData(canvas.width >> 1, canvas.height >> 1, 1, 1).data;
+      const probe = document.createElement('canvas');
+      probe.width = canvas.width;
+      probe.height = canvas.height;
+      const ctx = probe.getContext('2d')!;
+      ctx.drawImage(canvas, 0, 0);
+      const px = ctx.getImageData(canvas.width >> 1, canvas.height >> 1, 1, 1).data;
       return {
         src: canvas.dataset.src!,
         drawn: canvas.dataset.drawn,

@@ -11,7 +11,7 @@ import WebSocket from 'ws';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { GENERAL, PHOTOS, ROOT, tmpDir } from './helpers';
-import { auditInto, CHROMIUM, ensureRendererBuilt, launchChromium, startServe, type Served } from './ui-helpers';
+import { auditInto, CHROMIUM, ensureRendererBuilt, launchChromium, PHOTO, photoPixelsShown, startServe, type Served } from './ui-helpers';
 import { QueueSnapshot } from '../src/renderer/src/review/navigator';
 import type { QueueItem } from '../src/shared/rpc';
 
@@ -283,10 +283,7 @@ describe.skipIf(!hasChromium)('review UI in Chromium against kliq-audit serve', 
     await imageShown(page);
   }
 
-  const imageShown = (page: Page) =>
-    until('the photo and its boxes', async () =>
-      page.$eval('[data-testid=review-image]', (i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0),
-    );
+  const imageShown = (page: Page) => until('the photo and its boxes', async () => photoPixelsShown(page));
 
   it('the queue shows the 12 photos, uncertain first (most model boxes under 0.5, then the lowest model confidence)', async () => {
     const { page, order } = await session();
@@ -437,7 +434,7 @@ describe.skipIf(!hasChromium)('review UI in Chromium against kliq-audit serve', 
     await openPhoto(page, obs);
     await page.keyboard.press('Escape');
     const before = (await boxes(page)).map((b) => b.id);
-    const vp = (await page.locator('[data-testid=review-image]').boundingBox())!;
+    const vp = (await page.locator(PHOTO).boundingBox())!;
     await page.keyboard.press('w');
     await page.mouse.move(vp.x + vp.width * 0.1, vp.y + vp.height * 0.1);
     await page.mouse.down();
@@ -503,7 +500,7 @@ describe.skipIf(!hasChromium)('review UI in Chromium against kliq-audit serve', 
     // r draws like w; Backspace deletes; Ctrl+Y redoes the undone delete
     await page.keyboard.press('Escape');
     const ids = (await boxes(page)).map((x) => x.id);
-    const vp = (await page.locator('[data-testid=review-image]').boundingBox())!;
+    const vp = (await page.locator(PHOTO).boundingBox())!;
     await page.keyboard.press('r');
     await page.mouse.move(vp.x + vp.width * 0.6, vp.y + vp.height * 0.6);
     await page.mouse.down();

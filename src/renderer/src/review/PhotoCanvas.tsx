@@ -177,19 +177,37 @@ export function PhotoCanvas(props: Props) {
     (size !== null && shownScale * (window.devicePixelRatio || 1) * Math.max(size.width, size.height) > VIEW_LONG_SIDE * 1.05);
   const imgSrc = needsFull ? src : props.viewSrc!;
   if (needsFull && !full && props.viewSrc) setFull(true);
-  // the bitmap while it has enough pixels (a closed one has none)
-  const bitmap = props.bitmap?.width ? props.bitmap : null;
-  const showBitmap =
+  // the bitmap decoded ahead, taken for this photo when first given (it is handed to the canvas, not copied),
+  // shown while it has the pixels the screen needs; zoomed in past them once, the <img> from then on
+  const held = useRef<{ src: string; bitmap: ImageBitmap; width: number; height: number; shown: boolean } | null>(null);
+  if (props.bitmap?.width && held.current?.src !== src)
+    held.current = { src, bitmap: props.bitmap, width: props.bitmap.width, height: props.bitmap.height, shown: false };
+  const bitmap = held.current?.src === src ? held.current : null;
+  const [bitmapSpent, setBitmapSpent] = useState<string | null>(null);
+  const bitmapEnough =
     bitmap !== null &&
     size !== null &&
-    !full &&
     shownScale * (window.devicePixelRatio || 1) * Math.max(size.width, size.height) <= Math.max(bitmap.width, bitmap.height) * 1.05;
+  if (bitmap && !bitmapEnough && bitmapSpent !== src) setBitmapSpent(src);
+  // (a bitmap the cache closed before it was shown has nothing left to show)
+  const showBitmap = bitmap !== null && bitmapEnough && bitmapSpent !== src && (bitmap.shown || bitmap.bitmap.width > 0);
   const bitmapCanvas = useRef<HTMLCanvasElement>(null);
   useLayoutEffect(() => {
     const c = bitmapCanvas.current;
-    if (!showBitmap || !c || !bitmap?.width) return;
-    c.getContext('2d')?.drawImage(bitmap, 0, 0);
+    const b = bitmap?.bitmap;
+    if (!showBitmap || !c || !b?.width) return;
+    // handed over, not drawn: no copy of the pixels in the keypress's frame
+    c.width = b.width;
+    c.height = b.height;
+    c.getContext('bitmaprenderer')?.transferFromImageBitmap(b);
+    bitmap.shown = true;
     c.dataset.drawn = 'true';
+    // a canvas taken out of the page keeps its pixels until it is garbage collected: let them go now
+    return () => {
+      c.width = 0;
+      c.height = 0;
+      delete c.dataset.drawn;
+    };
   }, [showBitmap, bitmap]);
 
   // keep fitting while in fit mode (new photo, window resized)
@@ -397,15 +415,7 @@ export function PhotoCanvas(props: Props) {
           style={{ width: size.width, height: size.height, transform: `translate(${view.tx}px, ${view.ty}px) scale(${s})` }}
         >
           {showBitmap ? (
-            <canvas
-              key={src}
-              ref={bitmapCanvas}
-              className="photo-bitmap"
-              data-testid="review-bitmap"
-              data-src={src}
-              width={bitmap.width}
-              height={bitmap.height}
-            />
+            <canvas key={src} ref={bitmapCanvas} className="photo-bitmap" data-testid="review-bitmap" data-src={src} />
           ) : (
             <img
               key={src}
