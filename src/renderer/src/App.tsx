@@ -30,6 +30,9 @@ const SCREENS: { key: Screen; label: string }[] = [
 ];
 
 /** Review's start at a place of the URL (its photo, at its index), or null when the URL names no photo. */
+/** A move within a screen (next photo, another row) is written to the URL after this pause. */
+const URL_MOVE_DELAY_MS = 250;
+
 const startOf = (p: Place): ReviewStart | null => (p.photo ? { index: p.index, observationId: p.photo } : null);
 
 export function App() {
@@ -83,25 +86,45 @@ export function App() {
 
   // the URL follows the place: a new screen or queue is a step in the history (Back returns), a move
   // within them (next photo, another row) replaces the current step
+  // (a move is written once the auditor stops for a moment: replaceState costs ~2 ms, paid on every key
+  // when pressing straight through photos)
   const written = useRef<Place | null>(null);
+  const pendingMove = useRef<{ timer: number; url: string } | null>(null);
+  const writeMove = useCallback(() => {
+    const m = pendingMove.current;
+    if (!m) return;
+    clearTimeout(m.timer);
+    pendingMove.current = null;
+    history.replaceState(null, '', m.url);
+  }, []);
+  useEffect(() => {
+    window.addEventListener('pagehide', writeMove);
+    return () => window.removeEventListener('pagehide', writeMove);
+  }, [writeMove]);
   useEffect(() => {
     const place: Place = { screen, query, index: cursor, photo };
     const hash = placeHash(place);
+    const url = (h: string) => `${location.pathname}${location.search}${h}`;
+    // the last move first, so that a new step leaves the one before where the auditor was
+    writeMove();
     if (hash !== location.hash) {
-      const url = (h: string) => `${location.pathname}${location.search}${h}`;
       const last = written.current;
       if (last && isNewPlace(last, place)) {
         // the step left keeps the row or photo it was left at (a click opens Review and moves the cursor at once)
         if (last.screen !== place.screen && last.query === place.query)
           history.replaceState(null, '', url(placeHash({ ...last, index: place.index, photo: place.photo })));
         history.pushState(null, '', url(hash));
-      } else history.replaceState(null, '', url(hash));
+      } else if (!last) history.replaceState(null, '', url(hash));
+      else pendingMove.current = { timer: window.setTimeout(writeMove, URL_MOVE_DELAY_MS), url: url(hash) };
     }
     written.current = place;
-  }, [screen, query, cursor, photo]);
+  }, [screen, query, cursor, photo, writeMove]);
   // Back, Forward, or a hash edited by hand: go to the place it names
   useEffect(() => {
     const onPop = () => {
+      // a move not written yet belonged to the step left: never written onto this one
+      if (pendingMove.current) clearTimeout(pendingMove.current.timer);
+      pendingMove.current = null;
       const p = parsePlace(location.hash);
       written.current = p;
       setScreen(p.screen);
