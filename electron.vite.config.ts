@@ -78,7 +78,7 @@ export default defineConfig({
     root: r('./src/renderer'),
     plugins: [react(), devCsp()],
     build: {
-      minify: true,
+      minify: process.env.KLIQ_NO_MINIFY ? false : true,
       rollupOptions: {
         input: { index: r('./src/renderer/index.html') },
       },

@@ -300,14 +300,18 @@ function browserPssMb(browserPid: number): number {
     }
   };
   let kb = 0;
+  const byType: Record<string, number> = {};
   for (const pid of [browserPid, ...kids(browserPid)]) {
     try {
       const m = /^Pss:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
       kb += m ? Number(m[1]) : 0;
+      const type = /--type=([a-z-]+)/.exec(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8'))?.[1] ?? 'browser';
+      byType[type] = (byType[type] ?? 0) + Math.round((m ? Number(m[1]) : 0) / 1024);
     } catch {
       /* gone */
     }
   }
+  if (process.env.KLIQ_PAINT_PHASES) err(`browser PSS by process (MB): ${JSON.stringify(byType)}`);
   return kb / 1024;
 }
 
@@ -327,13 +331,34 @@ async function browserPart(served: Served) {
     await page.waitForFunction(() => !!document.querySelector<HTMLElement>('.canvas-wrap')?.dataset.photo, undefined, { timeout: 30_000 });
     await page.waitForTimeout(1000);
     const paused = await keypressToPaint(page, 40, 400);
+    // KLIQ_PAINT_PROFILE=file.cpuprofile: the renderer's CPU profile while pressing straight on
+    const cdp = process.env.KLIQ_PAINT_PROFILE ? await page.context().newCDPSession(page) : null;
+    if (cdp) {
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+      await cdp.send('Profiler.start');
+    }
     const straight = await keypressToPaint(page, 40, 0);
-    // memory: 200 photos viewed straight on, resident size of the browser's processes before and after
-    const pssAt10 = browserPssMb(pid);
+    if (cdp) fs.writeFileSync(process.env.KLIQ_PAINT_PROFILE!, JSON.stringify((await cdp.send('Profiler.stop')).profile));
+    // memory: 200 photos viewed straight on, resident size of the browser's processes before (garbage
+    // collected: a clean start) and after (as it is, the budget's figure; then collected, for what is kept)
+    const heap = await page.context().newCDPSession(page);
+    const collected = async () => {
+      await heap.send('HeapProfiler.collectGarbage');
+      await page.waitForTimeout(1000);
+      if (process.env.KLIQ_PAINT_PHASES) {
+        const dom = await heap.send('Memory.getDOMCounters');
+        const js = await page.evaluate(() => (performance as unknown as { memory: { usedJSHeapSize: number } }).memory.usedJSHeapSize);
+        err(`renderer: JS heap ${(js / 1e6).toFixed(1)} MB, DOM ${JSON.stringify(dom)}`);
+      }
+      return browserPssMb(pid);
+    };
+    const pssAt10 = await collected();
     await keypressToPaint(page, 200, 0);
     await page.waitForTimeout(2000);
     const pssAt210 = browserPssMb(pid);
-    return { paused, straight, pssAt10, pssAt210 };
+    const pssAt210Collected = await collected();
+    return { paused, straight, pssAt10, pssAt210, pssAt210Collected };
   } finally {
     await browser?.close();
   }
@@ -461,7 +486,7 @@ async function main() {
     ui: ui && {
       pausedMs: stat(ui.paused),
       straightOnMs: stat(ui.straight),
-      browserPssMb: { after10: r1(ui.pssAt10), after210: r1(ui.pssAt210) },
+      browserPssMb: { after10: r1(ui.pssAt10), after210: r1(ui.pssAt210), after210Collected: r1(ui.pssAt210Collected) },
     },
   };
   if (args.json) {
@@ -487,7 +512,8 @@ async function main() {
       ? [
           `  keypress → paint, pausing: p50 ${result.ui!.pausedMs.p50} ms, max ${result.ui!.pausedMs.max}; ` +
             `straight on: p50 ${result.ui!.straightOnMs.p50}, max ${result.ui!.straightOnMs.max}`,
-          `  browser memory (PSS): ${result.ui!.browserPssMb.after10} MB after 10 photos, ${result.ui!.browserPssMb.after210} MB after 210`,
+          `  browser memory (PSS): ${result.ui!.browserPssMb.after10} MB after 10 photos (collected), ` +
+            `${result.ui!.browserPssMb.after210} MB after 210 (${result.ui!.browserPssMb.after210Collected} MB once collected)`,
         ]
       : ['  (no Chromium: the browser budgets were not measured)']),
   ];
