@@ -46,6 +46,21 @@ describe('EngineHost: the composition root', () => {
     await host.close(); // twice is fine
   });
 
+  it('warmQueue reads the default queue before the first request, and never throws', async () => {
+    const host = EngineHost.open(path.join(tmpDir(), 'warm.db'), { user: 'x' }).start();
+    const asked: string[] = [];
+    const review = host.review;
+    const queue = review.queue.bind(review);
+    const counts = review.queueCounts.bind(review);
+    review.queue = (p) => (asked.push(`queue ${JSON.stringify(p.filter)} ${p.sort} ${p.offset}+${p.limit}`), queue(p));
+    review.queueCounts = (p) => (asked.push(`counts ${JSON.stringify(p.filter)}`), counts(p));
+    host.warmQueue();
+    expect(asked).toEqual(['queue {"review":"unreviewed"} uncertain 0+100', 'counts {"review":"unreviewed"}']);
+    host.db.close(); // a database that cannot answer: the first real request says so, not the warm-up
+    expect(() => host.warmQueue()).not.toThrow();
+    await host.close();
+  });
+
   it('a host built on a database it did not open leaves it open', async () => {
     const owner = EngineHost.open(path.join(tmpDir(), 'shared.db'));
     const guest = new EngineHost(owner.db, { user: 'x' }).start();

@@ -299,6 +299,7 @@ async function serveCommand(o: ServeCliOptions): Promise<number> {
     sync: sync ? { target: sync.target, credentials: { apiKey: sync.apiKey } } : undefined,
   }).start();
   if (sync) err(`syncing in the background to tenant ${sync.target.tenantId} at ${sync.target.baseUrl}`);
+  host.warmQueue();
   const served = await serve({ host, rendererDir: path.join(projectRoot(), 'out', 'renderer'), port: o.port, newToken: o.newToken });
   process.stdout.write(`${served.url}\n`);
   err(`KLIQ Audit UI on ${served.url} (database ${o.db}, user ${o.user}); Ctrl+C to stop`);

@@ -16,7 +16,7 @@ import { currentUser } from './paths';
 import { PhotoFiles, type PhotoPixels, type PhotoRefused } from './photo-file';
 import { ThumbAborted, ThumbCache, thumbsDirFor, VIEW } from './thumbs';
 import type { EngineService } from './service';
-import type { EngineEvent } from '../../shared/rpc';
+import { DEFAULT_QUEUE, type EngineEvent } from '../../shared/rpc';
 import type { AuditEvent, ProviderChoice } from '../../shared/domain';
 import { SyncService, type SyncConfig } from './sync/service';
 import { MemorySecretStore, SettingsService, secretsFromEnv, type SettingsServiceOptions } from './settings';
@@ -162,6 +162,21 @@ export class EngineHost {
     for (const s of this.services) s.start();
     this.state = 'started';
     return this;
+  }
+
+  /**
+   * Reads what the UI asks for first (the default queue's first page and its counts) once, so that a
+   * restarted app answers its first page warm: its statements prepared, the pages of its indexes and
+   * the facet tables read, the code that serves them compiled. The hosts call it before they announce
+   * themselves (serve: ~30–100 ms at 100 000 photos, before it prints its URL). Never throws.
+   */
+  warmQueue(): void {
+    try {
+      this.review.queue({ ...DEFAULT_QUEUE, offset: 0, limit: 100 });
+      this.review.queueCounts({ filter: DEFAULT_QUEUE.filter });
+    } catch {
+      // a database that cannot answer says so on the first real request
+    }
   }
 
   /**

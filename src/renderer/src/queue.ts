@@ -1,5 +1,5 @@
 /** The queue the auditor is working on: a filter and a sort, shared by Queue, Review and Summary. */
-import type { QueueFilter, QueueSort } from '../../shared/rpc';
+import { DEFAULT_QUEUE, type QueueFilter, type QueueSort } from '../../shared/rpc';
 
 export interface QueueQuery {
   filter: QueueFilter;
@@ -7,7 +7,7 @@ export interface QueueQuery {
 }
 
 /** What the queue opens on when the URL says nothing else: the photos still to review, uncertain first. */
-export const DEFAULT_QUERY: QueueQuery = { filter: { review: 'unreviewed' }, sort: 'uncertain' };
+export const DEFAULT_QUERY: QueueQuery = DEFAULT_QUEUE;
 
 /** Drops empty values so the filter sent matches what the user sees. */
 export function cleanFilter(f: QueueFilter): QueueFilter {

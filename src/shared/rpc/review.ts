@@ -36,6 +36,9 @@ export const QueueFilterSchema = z.object({
 });
 export type QueueFilter = z.infer<typeof QueueFilterSchema>;
 
+/** What the queue opens on when the URL says nothing else: the photos still to review, uncertain first. */
+export const DEFAULT_QUEUE: { filter: QueueFilter; sort: QueueSort } = { filter: { review: 'unreviewed' }, sort: 'uncertain' };
+
 export const QueueItemSchema = z.object({
   observationId: z.string(),
   fileName: z.string(),

@@ -172,4 +172,6 @@ async function sendThumb(id: number, observationId: string, kind: 'thumb' | 'vie
 }
 
 console.log(`engine thread: database ${init.dbFile} open, settings in ${init.settingsDir}`);
+// the first page warm before the window asks for it (the window loads meanwhile)
+host.warmQueue();
 post({ type: 'ready' });
