@@ -199,11 +199,13 @@ export function PhotoCanvas(props: Props) {
     // handed over, not drawn: no copy of the pixels in the keypress's frame
     c.width = b.width;
     c.height = b.height;
-    c.getContext('bitmaprenderer')?.transferFromImageBitmap(b);
+    const ctx = c.getContext('bitmaprenderer');
+    ctx?.transferFromImageBitmap(b);
     bitmap.shown = true;
     c.dataset.drawn = 'true';
     // a canvas taken out of the page keeps its pixels until it is garbage collected: let them go now
     return () => {
+      ctx?.transferFromImageBitmap(null);
       c.width = 0;
       c.height = 0;
       delete c.dataset.drawn;
