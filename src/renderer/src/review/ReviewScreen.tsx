@@ -2,7 +2,7 @@
  * Review: one photo at a time, in the queue's order. Keyboard first (see ./shortcuts.ts); every edit
  * goes to the engine at once (./useEdits.ts); the next and previous photos are prefetched.
  */
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { BoundingBox } from '../../../shared/domain';
 import type { LabelKeys, PhotoDetail, QueueItem, ReviewDetection } from '../../../shared/rpc';
 import { errorMessage, useApi, useChangedEvents } from '../api';
@@ -43,7 +43,11 @@ interface Props {
   onJump(n: number): Promise<void>;
 }
 
-export function ReviewScreen({ query, start, onPosition, onJump }: Props) {
+/**
+ * Memoized: App re-renders on every photo (the cursor and photo it keeps for the URL, set from here after
+ * each move); with the same props, this screen is not rendered a second time for it.
+ */
+export const ReviewScreen = memo(function ReviewScreen({ query, start, onPosition, onJump }: Props) {
   const api = useApi();
   const cache = usePhotoCache();
   const canvas = useRef<CanvasHandle>(null);
@@ -533,4 +537,4 @@ export function ReviewScreen({ query, start, onPosition, onJump }: Props) {
       )}
     </div>
   );
-}
+});
