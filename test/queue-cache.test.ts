@@ -12,6 +12,7 @@ import { QUEUE_ORDER, queueKeysSql, queueWhere } from '../src/main/engine/db/que
 import { ReviewService } from '../src/main/engine/review';
 import { sqlCompare } from '../src/main/engine/db/queue-cache';
 import type { QueueFilter, QueueSort } from '../src/shared/rpc';
+import { oracleCounts } from './queue-oracle';
 import { tmpDir } from './tmp';
 
 const LABELS = ['bottle', 'cup', 'dog', 'person', 'book', 'Äpfel', 'zebra'];
@@ -58,35 +59,6 @@ function generate(db: Db, n: number, keys = queueKeysSql('observations.current_j
 function oracleOrder(db: Db, filter: QueueFilter, sort: QueueSort): string[] {
   const w = queueWhere(filter);
   return db.prepare(`SELECT o.id FROM observations o ${w.sql} ORDER BY ${QUEUE_ORDER[sort]}`).pluck().all(w.params) as string[];
-}
-
-/** The facet counts by GROUP BY over every box (the queries of before migration 011). */
-function oracleCounts(db: Db, filter: QueueFilter) {
-  const w = queueWhere(filter);
-  const from = `FROM observations o LEFT JOIN locations l ON l.id = o.location_id ${w.sql}`;
-  const group = (expr: string) =>
-    (db.prepare(`SELECT ${expr} AS name, count(*) AS n ${from} GROUP BY 1`).all(w.params) as { name: string | null; n: number }[])
-      .filter((r) => r.name !== null)
-      .sort((a, b) => b.n - a.n || sqlCompare(a.name, b.name));
-  const byReview = { unreviewed: 0, reviewed: 0, flagged: 0 };
-  for (const r of group('o.review_status')) byReview[r.name as keyof typeof byReview] = r.n;
-  const byStatus = { pending: 0, processing: 0, completed: 0, failed: 0 };
-  for (const r of group('o.status')) byStatus[r.name as keyof typeof byStatus] = r.n;
-  const labels = db
-    .prepare(
-      `SELECT d.object_name AS name, count(DISTINCT o.id) AS n FROM observations o
-       JOIN detections d ON d.cv_job_id = o.current_job_id AND d.deleted = 0 ${w.sql} GROUP BY 1 ORDER BY 2 DESC, 1`,
-    )
-    .all(w.params);
-  return {
-    total: byReview.unreviewed + byReview.reviewed + byReview.flagged,
-    byReview,
-    byStatus,
-    locations: group('l.name'),
-    visits: group('o.visit_id'),
-    models: group('o.model'),
-    labels,
-  };
 }
 
 const FILTERS: QueueFilter[] = [

@@ -11,10 +11,11 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { openDb, type Db } from '../src/main/engine/db';
 import { queueKeysSql, queueWhere } from '../src/main/engine/db/queries';
-import { QueueCache, sqlCompare } from '../src/main/engine/db/queue-cache';
+import { QueueCache } from '../src/main/engine/db/queue-cache';
 import { ReviewService } from '../src/main/engine/review';
 import { BuildingService } from '../src/main/engine/buildings';
 import type { QueueFilter, ReviewDetection } from '../src/shared/rpc';
+import { oracleCounts } from './queue-oracle';
 import { tmpDir } from './tmp';
 
 const LABELS = ['bottle', 'cup', 'dog', 'person', 'book', 'Äpfel', 'zebra', 'Zebra', 'car'];
@@ -88,35 +89,6 @@ function generate(db: Db, n: number, seed = 11) {
     }
     db.exec(`UPDATE observations SET ${queueKeysSql('observations.current_job_id')} WHERE current_job_id IS NOT NULL`);
   })();
-}
-
-/** The counts by plain SQL over every box (not label_counts, not the facet tables), as the facet tables key values. */
-function oracleCounts(db: Db, filter: QueueFilter) {
-  const w = queueWhere(filter);
-  const from = `FROM observations o LEFT JOIN locations l ON l.id = o.location_id ${w.sql}`;
-  const group = (expr: string) =>
-    (db.prepare(`SELECT ${expr} AS name, count(*) AS n ${from} GROUP BY 1`).all(w.params) as { name: string | null; n: number }[])
-      .filter((r) => r.name !== null)
-      .sort((a, b) => b.n - a.n || sqlCompare(a.name, b.name));
-  const byReview = { unreviewed: 0, reviewed: 0, flagged: 0 };
-  for (const r of group('o.review_status')) byReview[r.name as keyof typeof byReview] = r.n;
-  const byStatus = { pending: 0, processing: 0, completed: 0, failed: 0 };
-  for (const r of group('o.status')) byStatus[r.name as keyof typeof byStatus] = r.n;
-  const labels = db
-    .prepare(
-      `SELECT d.object_name AS name, count(DISTINCT o.id) AS n FROM observations o
-       JOIN detections d ON d.cv_job_id = o.current_job_id AND d.deleted = 0 ${w.sql} GROUP BY 1 ORDER BY 2 DESC, 1`,
-    )
-    .all(w.params);
-  return {
-    total: byReview.unreviewed + byReview.reviewed + byReview.flagged,
-    byReview,
-    byStatus,
-    locations: group('l.name'),
-    visits: group(`nullif(CAST(o.visit_id AS TEXT), '')`),
-    models: group(`nullif(o.model, '')`),
-    labels,
-  };
 }
 
 const FILTERS: QueueFilter[] = [
