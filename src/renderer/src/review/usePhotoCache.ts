@@ -111,7 +111,7 @@ export function usePhotoCache() {
         });
       }
       kept.set(id, entry);
-      // the least recently asked for go first, never the one on screen (it may be drawn again: zoomed back to fit)
+      // the least recently asked for go first, never the one on screen (PhotoCanvas may hand it over later: once its size is known)
       for (const [old, e] of kept) {
         if (kept.size <= MAX_BITMAPS) break;
         if (old === shown.current) continue;
@@ -122,7 +122,7 @@ export function usePhotoCache() {
     [api, get],
   );
 
-  /** The pixels of the photo now shown, if prefetched and decoded already: kept while it is shown. */
+  /** The pixels of the photo now shown, if prefetched and decoded already: not dropped while it is the one shown. */
   const bitmap = useCallback((id: string): ImageBitmap | null => {
     shown.current = id;
     const e = bitmaps.current.get(id);
