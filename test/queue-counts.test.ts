@@ -18,7 +18,8 @@ import type { QueueFilter, ReviewDetection } from '../src/shared/rpc';
 import { oracleCounts } from './queue-oracle';
 import { tmpDir } from './tmp';
 
-const LABELS = ['bottle', 'cup', 'dog', 'person', 'book', 'Äpfel', 'zebra', 'Zebra', 'car'];
+// a quote and a backslash: label_counts holds them escaped, and the counts must give them back as named
+const LABELS = ['bottle', 'cup', 'dog', 'person', 'book', 'Äpfel', 'zebra', 'Zebra', 'car', 'price "tag"', 'back\\slash'];
 const CONDITIONS = ['good', 'fair', 'poor', 'critical'] as const;
 
 /**
@@ -228,6 +229,41 @@ describe('facet counts after an edit', () => {
     other.close();
     db.close();
   }, 120_000);
+
+  it('a confidence band is counted alike directly and by its complement (the facet counts less the photos outside it)', () => {
+    const db = openDb(path.join(tmpDir(), 'bands.db'));
+    generate(db, 1500);
+    const bands: QueueFilter[] = [
+      { confMin: 0.3, confMax: 0.6 },
+      { confMin: 0.05 },
+      { confMax: 0.95 },
+      { confMin: 0.5, confMax: 0.5 },
+      { confMin: 0.99 },
+      { confMin: 0.2, review: 'unreviewed' },
+      { confMax: 0.8, location: 'Store 1', status: 'completed' },
+      { confMin: 0.1, confMax: 0.9, location: 'Äpfel Markt', visit: 'v3' },
+      { confMin: 0.1, model: 'shelf-net', review: 'flagged' },
+      { confMin: 0.1, location: 'no such store' },
+    ];
+    const direct = new QueueCache(db);
+    direct.bandComplementAbove = 1;
+    const complement = new QueueCache(db);
+    complement.bandComplementAbove = -1;
+    const chosen = new QueueCache(db);
+    let outside = 0;
+    for (const filter of bands) {
+      const want = oracleCounts(db, filter);
+      expect(direct.counts(filter), `directly: ${JSON.stringify(filter)}`).toEqual(want);
+      expect(complement.counts(filter), `by complement: ${JSON.stringify(filter)}`).toEqual(want);
+      expect(chosen.counts(filter), JSON.stringify(filter)).toEqual(want);
+      outside += oracleCounts(db, {}).total - want.total;
+    }
+    // the complement of these bands was not empty: photos outside them were taken out
+    expect(outside).toBeGreaterThan(1000);
+    // labels with a quote and a backslash come back as named
+    expect(complement.counts({ confMin: 0.05 }).labels.map((l) => l.name)).toEqual(expect.arrayContaining(['price "tag"', 'back\\slash']));
+    db.close();
+  });
 
   it("an edit after another connection's write is not patched onto counts of before it", () => {
     const file = path.join(tmpDir(), 'counts2.db');

@@ -10,6 +10,7 @@ import * as m009 from './009_buildings_export';
 import * as m010 from './010_import_folders';
 import * as m011 from './011_queue_facets';
 import * as m012 from './012_detection_verified';
+import * as m013 from './013_detections_band_index';
 
 export interface Migration {
   version: number;
@@ -30,4 +31,5 @@ export const migrations: Migration[] = [
   { version: 10, name: '010_import_folders', up: m010.up },
   { version: 11, name: '011_queue_facets', up: m011.up },
   { version: 12, name: '012_detection_verified', up: m012.up },
+  { version: 13, name: '013_detections_band_index', up: m013.up },
 ];
