@@ -226,6 +226,30 @@ export const ReviewScreen = memo(function ReviewScreen({ query, start, onPositio
 
   // --- navigation and review -----------------------------------------------------------------
 
+  /**
+   * Moves to photo `pos` of the snapshot. A photo whose detail has arrived (prefetched) is shown in the
+   * same render as the move, its boxes with it: one render and commit per keypress. The effect that shows
+   * the current photo then sets what is set already, which React skips, instead of a second render of the
+   * whole screen in the frame the auditor is waiting for.
+   */
+  const { hasPending } = edits;
+  const moveTo = useCallback(
+    (snapshot: QueueSnapshot, pos: number) => {
+      const id = snapshot.items[pos]?.observationId;
+      const ready = id && !hasPending(id) ? cache.peek(id) : undefined;
+      setNav({ snapshot, pos });
+      if (ready) {
+        setDetail(ready);
+        setDets(ready.detections);
+        setLoadError(null);
+        setSelectedId(null);
+        setHoveredId(null);
+        setDrawing(false);
+      }
+    },
+    [cache, hasPending],
+  );
+
   const go = useCallback(
     async (delta: 1 | -1) => {
       if (!nav) return;
@@ -248,12 +272,12 @@ export const ReviewScreen = memo(function ReviewScreen({ query, start, onPositio
           setNotice('Start of the queue.');
           return;
         }
-        setNav({ snapshot, pos: snapshot.items.length - before - 1 });
+        moveTo(snapshot, snapshot.items.length - before - 1);
         return;
       }
-      setNav({ snapshot, pos: pos + delta });
+      moveTo(snapshot, pos + delta);
     },
-    [nav],
+    [nav, moveTo],
   );
 
   const setReview = useCallback(
@@ -495,7 +519,7 @@ export const ReviewScreen = memo(function ReviewScreen({ query, start, onPositio
         )}
       </div>
 
-      <Filmstrip items={nav.snapshot.items} pos={nav.pos} onPick={(pos) => setNav({ snapshot: nav.snapshot, pos })} />
+      <Filmstrip items={nav.snapshot.items} pos={nav.pos} onPick={(pos) => moveTo(nav.snapshot, pos)} />
 
       <div className="statusbar">
         <span data-testid="review-filename" title={item.sourcePath}>
