@@ -138,6 +138,37 @@ describe.skipIf(!hasChromium)('Queue: URL state, search, jump, bulk actions', ()
     await until('Review again', async () => (await shownPhoto(page)) !== null);
   });
 
+  it('photos passed straight on are written to the URL once the auditor stops, not one history write per key', async () => {
+    const page = await open('#/queue?review=all&sort=path');
+    await until('rows', async () => JSON.stringify(await rowFiles(page)) === JSON.stringify(BY_PATH));
+    await page.click('[data-testid=queue-row][data-index="0"]');
+    await until('Review on chelsea.png', async () => (await shownPhoto(page)) === idOf('chelsea.png'));
+    await until('its place in the URL', async () => (await hash(page)).includes(`photo=${idOf('chelsea.png')}`));
+    // every write of the history from here on
+    await page.evaluate(() => {
+      const w = window as unknown as { __writes: string[] };
+      w.__writes = [];
+      for (const k of ['replaceState', 'pushState'] as const) {
+        const original = history[k].bind(history);
+        history[k] = (data: unknown, unused: string, url?: string | URL | null) => {
+          w.__writes.push(`${k} ${String(url)}`);
+          original(data, unused, url);
+        };
+      }
+    });
+    for (let i = 0; i < 4; i++) await page.keyboard.press('d');
+    await until('Review on giraffe.jpg', async () => (await shownPhoto(page)) === idOf('giraffe.jpg'));
+    await until('giraffe.jpg in the URL', async () => (await hash(page)).includes(`photo=${idOf('giraffe.jpg')}`));
+    await page.waitForTimeout(500);
+    const writes = await page.evaluate(() => (window as unknown as { __writes: string[] }).__writes);
+    // one write, of where the auditor stopped: none for the three photos passed on the way
+    expect(writes).toHaveLength(1);
+    expect(writes[0]).toMatch(new RegExp(`^replaceState .*photo=${idOf('giraffe.jpg')}$`));
+    // Back still leaves Review for the queue (the moves replaced the step, they did not add any)
+    await page.goBack();
+    await until('the queue', async () => (await page.$('[data-testid=queue-screen]')) !== null);
+  });
+
   it('search narrows the list by file name (/ focuses it), kept in the URL', async () => {
     const page = await open('#/queue?review=all&sort=path');
     await until('7 rows', async () => (await page.$$('[data-testid=queue-row]')).length === 7);

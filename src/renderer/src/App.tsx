@@ -105,17 +105,21 @@ export function App() {
     const place: Place = { screen, query, index: cursor, photo };
     const hash = placeHash(place);
     const url = (h: string) => `${location.pathname}${location.search}${h}`;
-    // the last move first, so that a new step leaves the one before where the auditor was
-    writeMove();
-    if (hash !== location.hash) {
-      const last = written.current;
-      if (last && isNewPlace(last, place)) {
+    const last = written.current;
+    if (!last || isNewPlace(last, place)) {
+      // the last move first, so that a new step leaves the one before where the auditor was
+      writeMove();
+      if (hash !== location.hash) {
         // the step left keeps the row or photo it was left at (a click opens Review and moves the cursor at once)
-        if (last.screen !== place.screen && last.query === place.query)
+        if (last && last.screen !== place.screen && last.query === place.query)
           history.replaceState(null, '', url(placeHash({ ...last, index: place.index, photo: place.photo })));
-        history.pushState(null, '', url(hash));
-      } else if (!last) history.replaceState(null, '', url(hash));
-      else pendingMove.current = { timer: window.setTimeout(writeMove, URL_MOVE_DELAY_MS), url: url(hash) };
+        if (last) history.pushState(null, '', url(hash));
+        else history.replaceState(null, '', url(hash));
+      }
+    } else {
+      // a move: written once the moves stop (the one pending is replaced, never written on each key)
+      if (pendingMove.current) clearTimeout(pendingMove.current.timer);
+      pendingMove.current = hash === location.hash ? null : { timer: window.setTimeout(writeMove, URL_MOVE_DELAY_MS), url: url(hash) };
     }
     written.current = place;
   }, [screen, query, cursor, photo, writeMove]);

@@ -203,11 +203,13 @@ export function PhotoCanvas(props: Props) {
     ctx?.transferFromImageBitmap(b);
     bitmap.shown = true;
     c.dataset.drawn = 'true';
-    // a canvas taken out of the page keeps its pixels until it is garbage collected: let them go now
+    // a canvas taken out of the page keeps its pixels until it is garbage collected: let them go now.
+    // Sized 0 × 0 first: transferFromImageBitmap(null) puts a transparent bitmap of the canvas's size in
+    // their place, which at window size cost ~6 ms of the next photo's frame (0.1 ms at 0 × 0)
     return () => {
-      ctx?.transferFromImageBitmap(null);
       c.width = 0;
       c.height = 0;
+      ctx?.transferFromImageBitmap(null);
       delete c.dataset.drawn;
     };
   }, [showBitmap, bitmap]);
