@@ -310,7 +310,8 @@ async function keypressToPaint(page: Page, presses: number, pauseMs: number) {
         Object.entries(phases)
           .map(([k, v]) => `${k} ${r1(pct(v, 0.5))}/${r1(pct(v, 0.95))}`)
           .join(', ') +
-        `; ${fromBitmap}/${presses} drawn from a bitmap decoded ahead`,
+        `; ${fromBitmap}/${presses} drawn from a bitmap decoded ahead` +
+        `\n  each (total/commit ms): ${times.map((t, i) => `${r1(t)}/${r1(phases.commit[i])}`).join(' ')}`,
     );
   return times;
 }

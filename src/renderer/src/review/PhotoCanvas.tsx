@@ -204,12 +204,14 @@ export function PhotoCanvas(props: Props) {
     bitmap.shown = true;
     c.dataset.drawn = 'true';
     // a canvas taken out of the page keeps its pixels until it is garbage collected: let them go now.
-    // Sized 0 × 0 first: transferFromImageBitmap(null) puts a transparent bitmap of the canvas's size in
-    // their place, which at window size cost ~6 ms of the next photo's frame (0.1 ms at 0 × 0)
+    // (This costs ~6 ms in the next photo's commit: transferFromImageBitmap(null) puts a blank bitmap of
+    // the canvas's size in their place. Sizing it 0 × 0 first, or handing the next bitmap to one lasting
+    // canvas instead, made that 0.1 ms but brought frames of 60–100 ms soon after when pressing straight
+    // on: keypress → paint p95 95–128 ms against 60–63 ms this way, bench:review, 12 MP, no GPU.)
     return () => {
+      ctx?.transferFromImageBitmap(null);
       c.width = 0;
       c.height = 0;
-      ctx?.transferFromImageBitmap(null);
       delete c.dataset.drawn;
     };
   }, [showBitmap, bitmap]);
