@@ -370,8 +370,29 @@ async function browserPart(served: Served) {
       await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
       await cdp.send('Profiler.start');
     }
+    // KLIQ_PAINT_TRACE=file.json: a Chromium trace (chrome://tracing, Perfetto) of pressing straight on
+    const tracer = process.env.KLIQ_PAINT_TRACE ? await page.context().newCDPSession(page) : null;
+    const traced: unknown[] = [];
+    if (tracer) {
+      tracer.on('Tracing.dataCollected', (e: { value: unknown[] }) => traced.push(...e.value));
+      await tracer.send('Tracing.start', {
+        categories: [
+          'devtools.timeline',
+          'disabled-by-default-devtools.timeline',
+          'disabled-by-default-devtools.timeline.frame',
+          'v8,blink,cc,viz,gpu,toplevel',
+        ].join(','),
+        transferMode: 'ReportEvents',
+      });
+    }
     const straight = await keypressToPaint(page, 40, 0);
     if (cdp) fs.writeFileSync(process.env.KLIQ_PAINT_PROFILE!, JSON.stringify((await cdp.send('Profiler.stop')).profile));
+    if (tracer) {
+      const complete = new Promise((resolve) => tracer.once('Tracing.tracingComplete', resolve));
+      await tracer.send('Tracing.end');
+      await complete;
+      fs.writeFileSync(process.env.KLIQ_PAINT_TRACE!, JSON.stringify({ traceEvents: traced }));
+    }
     // memory: 200 photos viewed straight on, resident size of the browser's processes before (garbage
     // collected: a clean start) and after (as it is, the budget's figure; then collected, for what is kept)
     const heap = await page.context().newCDPSession(page);
