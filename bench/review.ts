@@ -347,6 +347,62 @@ function browserPssMb(browserPid: number): number {
   return kb / 1024;
 }
 
+/**
+ * The renderer's memory by allocator (Chromium's memory-infra dump: malloc, partition_alloc, blink_gc,
+ * v8, skia, cc, discardable, web_cache…), MB, the largest first: what grows when the JS heap does not.
+ */
+async function rendererAllocators(page: Page): Promise<Record<string, number>> {
+  const browser = await page.context().browser()!.newBrowserCDPSession();
+  const events: {
+    ph?: string;
+    name?: string;
+    pid?: number;
+    args?: { dumps?: { allocators?: Record<string, { attrs?: { size?: { value: string } } }> } };
+  }[] = [];
+  browser.on('Tracing.dataCollected', (e: { value: typeof events }) => events.push(...e.value));
+  await browser.send('Tracing.start', {
+    traceConfig: {
+      includedCategories: ['disabled-by-default-memory-infra'],
+      memoryDumpConfig: { triggers: [] },
+    },
+    transferMode: 'ReportEvents',
+  } as never);
+  await browser.send('Tracing.requestMemoryDump', { levelOfDetail: 'detailed' } as never);
+  const complete = new Promise((resolve) => browser.once('Tracing.tracingComplete', resolve));
+  await browser.send('Tracing.end');
+  await complete;
+  await browser.detach();
+  // the process with blink_gc is the renderer; top-level allocators only (no '/')
+  const dumps = events.filter((e) => e.ph === 'v' && e.args?.dumps?.allocators?.blink_gc);
+  const out: Record<string, number> = {};
+  for (const d of dumps.slice(-1))
+    for (const [name, a] of Object.entries(d.args!.dumps!.allocators!))
+      if (!name.includes('/') && a.attrs?.size) out[name] = Math.round(parseInt(a.attrs.size.value, 16) / 1e5) / 10;
+  // KLIQ_MEMORY_DETAIL=1: cc's and discardable memory by what holds it
+  if (process.env.KLIQ_MEMORY_DETAIL)
+    for (const d of dumps.slice(-1)) {
+      const sub: Record<string, number> = {};
+      for (const [name, a] of Object.entries(d.args!.dumps!.allocators!)) {
+        const parts = name.split('/');
+        if ((parts[0] === 'cc' || parts[0] === 'discardable') && parts.length >= 2 && a.attrs?.size) {
+          const key = parts
+            .slice(0, 3)
+            .join('/')
+            .replace(/0x[0-9a-f]+/g, '#')
+            .replace(/_\d+$/, '_N');
+          sub[key] = (sub[key] ?? 0) + parseInt(a.attrs.size.value, 16) / 1e6;
+        }
+      }
+      const top = Object.entries(sub).sort((x, y) => y[1] - x[1]);
+      process.stderr.write(`  cc and discardable (MB): ${JSON.stringify(top.slice(0, 12).map(([k, v]) => [k, Math.round(v)]))}\n`);
+    }
+  return Object.fromEntries(
+    Object.entries(out)
+      .sort((x, y) => y[1] - x[1])
+      .slice(0, 14),
+  );
+}
+
 async function browserPart(served: Served) {
   let browser: Browser | null = null;
   try {
@@ -403,6 +459,7 @@ async function browserPart(served: Served) {
         const dom = await heap.send('Memory.getDOMCounters');
         const js = await page.evaluate(() => (performance as unknown as { memory: { usedJSHeapSize: number } }).memory.usedJSHeapSize);
         err(`renderer: JS heap ${(js / 1e6).toFixed(1)} MB, DOM ${JSON.stringify(dom)}`);
+        err(`renderer by allocator (MB): ${JSON.stringify(await rendererAllocators(page))}`);
       }
       return browserPssMb(pid);
     };
@@ -411,6 +468,12 @@ async function browserPart(served: Served) {
     await page.waitForTimeout(2000);
     const pssAt210 = browserPssMb(pid);
     const pssAt210Collected = await collected();
+    // with KLIQ_PAINT_PHASES: 200 photos more, to tell growth that levels off from growth that goes on
+    if (process.env.KLIQ_PAINT_PHASES) {
+      await keypressToPaint(page, 200, 0);
+      await page.waitForTimeout(2000);
+      err(`browser PSS after 410 photos: ${browserPssMb(pid).toFixed(0)} MB (after 210: ${pssAt210.toFixed(0)} MB)`);
+    }
     // the Queue's grid: frames while scrolling through 5000 rows (thumbnails loading as they come into view)
     await page.click('[data-testid=nav-queue]');
     await page.waitForSelector('[data-testid=queue-row]');
@@ -506,7 +569,9 @@ async function main() {
   // was written by SQL, so they are made here, as an import would have, for the photos the browser visits
   let ui = null;
   if (!args['no-browser'] && fs.existsSync(CHROMIUM)) {
-    const q = (await rpc.call('queue', { ...DEFAULT_QUEUE, offset: 0, limit: 320 })) as { items: { observationId: string }[] };
+    // (the photos viewed: 10 + 40 + 40 + 200, and 200 more with KLIQ_PAINT_PHASES; some to spare)
+    const limit = process.env.KLIQ_PAINT_PHASES ? 500 : 320;
+    const q = (await rpc.call('queue', { ...DEFAULT_QUEUE, offset: 0, limit })) as { items: { observationId: string }[] };
     t = performance.now();
     await host.warmViews(q.items.map((i) => i.observationId));
     // and their thumbnails (the filmstrip's), which an import makes as it audits (engine/audit.ts)
