@@ -115,4 +115,38 @@ describe.skipIf(!hasChromium)('Review: the view at fit, the photo when zoomed in
     expect(logs).toEqual([]);
     await page.close();
   });
+
+  it('a photo reached before its pixels are decoded waits for them: its view is never also loaded in an <img>', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    // the views come slowly (a busy engine): the next photo is still being decoded ahead when it is reached
+    await page.route('**/view/**', async (route) => {
+      await new Promise((r) => setTimeout(r, 400));
+      await route.continue();
+    });
+    const viewImages: string[] = [];
+    page.on('request', (r) => {
+      if (r.url().includes('/view/') && r.resourceType() === 'image') viewImages.push(r.url());
+    });
+    await page.goto(served.url);
+    await page.waitForSelector('[data-testid=queue-row]');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => !!document.querySelector<HTMLElement>('.canvas-wrap')?.dataset.photo);
+    const first = await page.getAttribute('.canvas-wrap', 'data-photo');
+    // at once: the next photo's view is on its way (400 ms), so its bitmap is not decoded yet
+    await page.keyboard.press('d');
+    await page.waitForFunction((f) => document.querySelector<HTMLElement>('.canvas-wrap')?.dataset.photo !== f, first);
+    const next = (await page.getAttribute('.canvas-wrap', 'data-photo'))!;
+    // its pixels are drawn from the bitmap once it is decoded, with nothing loaded for it meanwhile
+    await page.waitForFunction(
+      (id) => {
+        const c = document.querySelector<HTMLCanvasElement>('[data-testid=review-bitmap]');
+        return !!c && c.dataset.src!.includes(id) && c.dataset.drawn === 'true';
+      },
+      next,
+      { timeout: 5000 },
+    );
+    expect(viewImages.filter((u) => u.includes(next))).toEqual([]);
+    expect(await page.$('[data-testid=review-image]')).toBeNull();
+    await page.close();
+  });
 });

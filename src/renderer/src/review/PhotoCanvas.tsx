@@ -59,6 +59,12 @@ interface Props {
    * while it has the pixels the screen shows (at fit), instead of an <img> that decodes as it paints.
    */
   bitmap?: ImageBitmap | null;
+  /**
+   * The photo is being decoded ahead and its bitmap is not there yet: wait for it (up to BITMAP_WAIT_MS)
+   * rather than load the view in an <img> too, whose decode Chromium keeps in its image cache (~12 MB a
+   * photo, for the session: most of the renderer's growth pressing straight on through 12 MP photos).
+   */
+  bitmapPending?: boolean;
   /** Size known from the queue row (before the image loads); the image's natural size wins. */
   size: Size | null;
   detections: readonly ReviewDetection[];
@@ -98,6 +104,8 @@ const DRAG_THRESHOLD = 3;
 const LABEL_MIN_PX = 56;
 /** The long side of the hosts' views (engine/thumbs.ts VIEW). */
 export const VIEW_LONG_SIDE = 2000;
+/** How long a photo whose bitmap is on its way waits for it before the view is loaded in an <img>. */
+const BITMAP_WAIT_MS = 1000;
 
 export function PhotoCanvas(props: Props) {
   const {
@@ -191,6 +199,14 @@ export function PhotoCanvas(props: Props) {
   if (bitmap && !bitmapEnough && bitmapSpent !== src) setBitmapSpent(src);
   // (a bitmap the cache closed before it was shown has nothing left to show)
   const showBitmap = bitmap !== null && bitmapEnough && bitmapSpent !== src && (bitmap.shown || bitmap.bitmap.width > 0);
+  // a bitmap on its way, at fit: nothing is loaded meanwhile (not the view too), for BITMAP_WAIT_MS at most
+  const [waitedFor, setWaitedFor] = useState<string | null>(null);
+  const waitForBitmap = !!props.bitmapPending && bitmap === null && !needsFull && waitedFor !== src;
+  useEffect(() => {
+    if (!waitForBitmap) return;
+    const timer = setTimeout(() => setWaitedFor(src), BITMAP_WAIT_MS);
+    return () => clearTimeout(timer);
+  }, [waitForBitmap, src]);
   const bitmapCanvas = useRef<HTMLCanvasElement>(null);
   useLayoutEffect(() => {
     const c = bitmapCanvas.current;
@@ -422,7 +438,7 @@ export function PhotoCanvas(props: Props) {
         >
           {showBitmap ? (
             <canvas key={src} ref={bitmapCanvas} className="photo-bitmap" data-testid="review-bitmap" data-src={src} />
-          ) : (
+          ) : waitForBitmap ? null : (
             <img
               key={src}
               src={imgSrc}

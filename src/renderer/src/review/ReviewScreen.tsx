@@ -414,7 +414,22 @@ export const ReviewScreen = memo(function ReviewScreen({ query, start, onPositio
   // --- render --------------------------------------------------------------------------------
 
   // the photo's pixels if prefetched and decoded: taken once as it is shown (not swapped in later under the auditor)
-  const bitmap = useMemo(() => (observationId ? cache.bitmap(observationId) : null), [cache, observationId]);
+  // the photo decoded ahead; one still being decoded is waited for (PhotoCanvas), then shown once it is
+  const [bitmapArrived, setBitmapArrived] = useState(0);
+  const bitmap = useMemo(
+    () => (observationId ? cache.bitmap(observationId) : null),
+    // bitmapArrived: read again when a pending one arrives
+    [cache, observationId, bitmapArrived],
+  );
+  const bitmapPending = !bitmap && observationId ? cache.bitmapPending(observationId) : null;
+  useEffect(() => {
+    if (!bitmapPending) return;
+    let live = true;
+    void bitmapPending.then(() => live && setBitmapArrived((n) => n + 1));
+    return () => {
+      live = false;
+    };
+  }, [bitmapPending]);
 
   if (navError) {
     return (
@@ -475,6 +490,7 @@ export const ReviewScreen = memo(function ReviewScreen({ query, start, onPositio
             src={api.photoUrl(item.observationId)}
             viewSrc={api.viewUrl(item.observationId)}
             bitmap={bitmap}
+            bitmapPending={bitmapPending !== null}
             size={size}
             detections={drawn}
             selectedId={selectedId}

@@ -14,10 +14,14 @@ const MAX_BITMAPS = 6;
 interface Bitmap {
   bitmap: ImageBitmap | null;
   closed: boolean;
+  /** Settles once the decode is done (with or without a bitmap). */
+  settled: Promise<void>;
+  done: boolean;
 }
 
 function release(e: Bitmap) {
   e.closed = true;
+  e.done = true;
   e.bitmap?.close();
   e.bitmap = null;
 }
@@ -103,9 +107,10 @@ export function usePhotoCache() {
       if (entry)
         kept.delete(id); // re-inserted: the least recently asked for is dropped first
       else {
-        const e: Bitmap = { bitmap: null, closed: false };
+        const e: Bitmap = { bitmap: null, closed: false, settled: Promise.resolve(), done: false };
         entry = e;
-        void decodeFit(item, api).then((b) => {
+        e.settled = decodeFit(item, api).then((b) => {
+          e.done = true;
           if (e.closed) b?.close();
           else e.bitmap = b;
         });
@@ -129,6 +134,12 @@ export function usePhotoCache() {
     return e && !e.closed ? e.bitmap : null;
   }, []);
 
+  /** The photo's bitmap while it is being decoded ahead (settles once done); null when none is on its way. */
+  const bitmapPending = useCallback((id: string): Promise<void> | null => {
+    const e = bitmaps.current.get(id);
+    return e && !e.done ? e.settled : null;
+  }, []);
+
   useEffect(
     () => () => {
       for (const e of bitmaps.current.values()) release(e);
@@ -149,5 +160,8 @@ export function usePhotoCache() {
     for (const id of ids) invalidate(id);
   }, 50);
 
-  return useMemo(() => ({ get, peek, prefetch, bitmap, invalidate }), [get, peek, prefetch, bitmap, invalidate]);
+  return useMemo(
+    () => ({ get, peek, prefetch, bitmap, bitmapPending, invalidate }),
+    [get, peek, prefetch, bitmap, bitmapPending, invalidate],
+  );
 }
