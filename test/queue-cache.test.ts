@@ -12,48 +12,8 @@ import { QUEUE_ORDER, queueKeysSql, queueWhere } from '../src/main/engine/db/que
 import { ReviewService } from '../src/main/engine/review';
 import { sqlCompare } from '../src/main/engine/db/queue-cache';
 import type { QueueFilter, QueueSort } from '../src/shared/rpc';
-import { oracleCounts } from './queue-oracle';
+import { generateQueue as generate, oracleCounts, QUEUE_LABELS as LABELS } from './queue-oracle';
 import { tmpDir } from './tmp';
-
-const LABELS = ['bottle', 'cup', 'dog', 'person', 'book', 'Äpfel', 'zebra'];
-
-/** A database of `n` audited photos written by SQL (like the review benchmark), `seed` for the boxes. */
-function generate(db: Db, n: number, keys = queueKeysSql('observations.current_job_id'), seed = 7) {
-  let s = seed;
-  const rnd = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
-  const t = '2026-12-01T00:00:00.000Z';
-  db.transaction(() => {
-    for (let i = 0; i < 4; i++)
-      db.prepare('INSERT INTO locations (id, name, created_at, updated_at) VALUES (?, ?, ?, ?)').run(`loc_${i}`, `Store ${i}`, t, t);
-    const obs = db.prepare(`INSERT INTO observations (id, location_id, sha256, source_path, bytes, mime_type, width, height, metadata,
-        status, created_at, updated_at) VALUES (?, ?, ?, ?, 1, 'image/jpeg', 960, 1280, ?, ?, ?, ?)`);
-    const job = db.prepare(`INSERT INTO cv_jobs (id, observation_id, model, status, provider, summary, created_at, completed_at)
-      VALUES (?, ?, 'yolox-nano-coco', 'completed', 'cpu', '{}', ?, ?)`);
-    const det = db.prepare(`INSERT INTO detections (cv_job_id, observation_id, object_name, confidence, x, y, width, height)
-      VALUES (?, ?, ?, ?, 10, 10, 50, 50)`);
-    for (let i = 0; i < n; i++) {
-      const id = `obs_${String(i).padStart(5, '0')}`;
-      // a few photos not audited (no result) and a few failed: the queue and its counts hold them too
-      const status = i % 37 === 0 ? 'failed' : i % 41 === 0 ? 'pending' : 'completed';
-      obs.run(
-        id,
-        i % 9 === 0 ? null : `loc_${i % 4}`,
-        `sha_${i}`,
-        `/photos/${i % 5}/p${i}.jpg`,
-        JSON.stringify(i % 3 ? { visit_id: `v${i % 6}` } : {}),
-        status,
-        t,
-        t,
-      );
-      if (status !== 'completed') continue;
-      job.run(`job_${i}`, id, t, t);
-      const boxes = Math.floor(rnd() * 6);
-      for (let k = 0; k < boxes; k++) det.run(`job_${i}`, id, LABELS[Math.floor(rnd() * LABELS.length)], Math.round(rnd() * 100) / 100);
-      db.prepare(`UPDATE observations SET current_job_id = ?, model = 'yolox-nano-coco' WHERE id = ?`).run(`job_${i}`, id);
-    }
-    db.exec(`UPDATE observations SET ${keys} WHERE current_job_id IS NOT NULL`);
-  })();
-}
 
 /** What the queue is by plain SQL over the whole table. */
 function oracleOrder(db: Db, filter: QueueFilter, sort: QueueSort): string[] {
