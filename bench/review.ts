@@ -31,7 +31,7 @@ import { EngineHost } from '../src/main/engine/host';
 import { queueKeysSql } from '../src/main/engine/db/queries';
 import { serve, type Served } from '../src/main/serve';
 import { loadManifest } from '../src/main/engine/models/manifest';
-import type { QueueFilter } from '../src/shared/rpc';
+import { DEFAULT_QUEUE, type QueueFilter } from '../src/shared/rpc';
 import { measureGridScroll } from './grid-scroll';
 import { makePhotoSet, SIZES, type SizeName } from './photoset';
 
@@ -186,7 +186,6 @@ async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
   return [performance.now() - t, v];
 }
 
-const DEFAULT_QUEUE = { filter: { review: 'unreviewed' } as QueueFilter, sort: 'uncertain' };
 const COUNT_FILTERS: { name: string; filter: QueueFilter }[] = [
   { name: 'unreviewed (the queue opens on it)', filter: { review: 'unreviewed' } },
   { name: 'all photos', filter: {} },

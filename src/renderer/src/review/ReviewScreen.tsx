@@ -413,8 +413,8 @@ export const ReviewScreen = memo(function ReviewScreen({ query, start, onPositio
 
   // --- render --------------------------------------------------------------------------------
 
-  // the photo's pixels if prefetched and decoded: taken once as it is shown (not swapped in later under the auditor)
-  // the photo decoded ahead; one still being decoded is waited for (PhotoCanvas), then shown once it is
+  // the photo's pixels if decoded ahead; ones still being decoded are waited for (PhotoCanvas shows no
+  // <img> meanwhile) and read again once they arrive
   const [bitmapArrived, setBitmapArrived] = useState(0);
   const bitmap = useMemo(
     () => (observationId ? cache.bitmap(observationId) : null),
