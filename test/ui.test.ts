@@ -1009,4 +1009,31 @@ describe('Review navigation over a changing queue (QueueSnapshot)', () => {
     }
     expect(seen).toEqual(order.slice(0, 131).reverse());
   });
+
+  // Review asks for the next page four photos before the end (to decode them ahead), and again at the end
+  it('extending ahead while photos are accepted appends each photo once and skips none', async () => {
+    const q = makeQueue(260);
+    const order = q.visible().map((r) => r.id);
+    // the server reads the queue when asked and answers a little later: accepts land meanwhile
+    const slowFetch = async (offset: number, limit: number) => {
+      const page = await q.fetchPage(offset, limit);
+      await new Promise((r) => setTimeout(r, 5));
+      return page;
+    };
+    const snap = new QueueSnapshot(slowFetch);
+    let pos = await snap.init(0, order[0]);
+    const seen: string[] = [];
+    for (;;) {
+      const cur = snap.items[pos].observationId;
+      seen.push(cur);
+      q.rows.find((r) => r.id === cur)!.review = 'reviewed';
+      snap.markChanged(cur);
+      // as ReviewScreen's prefetch: not awaited
+      if (pos + 4 >= snap.items.length) void snap.extendForward();
+      if (pos + 1 >= snap.items.length && !(await snap.extendForward())) break;
+      pos++;
+    }
+    expect(new Set(snap.items.map((i) => i.observationId)).size).toBe(snap.items.length);
+    expect(seen).toEqual(order);
+  });
 });

@@ -78,9 +78,25 @@ export class QueueSnapshot {
     if (i >= 0) this.items[i] = item;
   }
 
-  /** Appends the next photos of the queue; false at its end. */
-  async extendForward(): Promise<boolean> {
+  private forward: Promise<boolean> | null = null;
+  private backward: Promise<boolean> | null = null;
+
+  /**
+   * Appends the next photos of the queue; false at its end. Calls while one is on its way share it
+   * (Review extends ahead of the auditor and again on reaching the end): each photo is appended once.
+   */
+  extendForward(): Promise<boolean> {
+    return (this.forward ??= this.fetchForward().finally(() => (this.forward = null)));
+  }
+
+  /** Prepends the previous photos of the queue; false at its start. Shared like extendForward. */
+  extendBackward(): Promise<boolean> {
+    return (this.backward ??= this.fetchBackward().finally(() => (this.backward = null)));
+  }
+
+  private async fetchForward(): Promise<boolean> {
     if (this.atEnd && !this.changedFwd) return false;
+    // photos changed while the page is on its way count for the next extension (they may have moved after it was read)
     const slack = this.changedFwd;
     const seen = new Set(this.items.map((i) => i.observationId));
     const anchor = [...this.items].reverse().find((i) => !this.changed.has(i.observationId));
@@ -104,13 +120,13 @@ export class QueueSnapshot {
       if (fresh.length) {
         this.items.push(...fresh);
         this.end = offset + lastIndex + 1;
-        this.changedFwd = 0;
+        this.changedFwd -= slack;
         this.atEnd = this.end >= r.total;
         return true;
       }
       if (offset + r.items.length >= r.total || r.items.length === 0) {
         this.atEnd = true;
-        this.changedFwd = 0;
+        this.changedFwd -= slack;
         this.end = r.total;
         return false;
       }
@@ -118,8 +134,7 @@ export class QueueSnapshot {
     }
   }
 
-  /** Prepends the previous photos of the queue; false at its start. */
-  async extendBackward(): Promise<boolean> {
+  private async fetchBackward(): Promise<boolean> {
     if (this.atStart && !this.changedBack) return false;
     const slack = this.changedBack;
     const seen = new Set(this.items.map((i) => i.observationId));
@@ -144,13 +159,13 @@ export class QueueSnapshot {
       if (fresh.length) {
         this.items.unshift(...fresh);
         this.start = offset + firstIndex;
-        this.changedBack = 0;
+        this.changedBack -= slack;
         this.atStart = this.start === 0;
         return true;
       }
       if (offset === 0) {
         this.atStart = true;
-        this.changedBack = 0;
+        this.changedBack -= slack;
         this.start = 0;
         return false;
       }
