@@ -66,6 +66,8 @@ describe.skipIf(!hasChromium)('Review: the view at fit, the photo when zoomed in
     const logs: string[] = [];
     page.on('console', (m) => logs.push(m.text()));
     page.on('pageerror', (e) => logs.push(String(e)));
+    const workers: string[] = [];
+    page.on('worker', (w) => workers.push(w.url()));
     await page.goto(served.url);
     await page.waitForSelector('[data-testid=queue-row]');
     await page.keyboard.press('Enter');
@@ -97,6 +99,8 @@ describe.skipIf(!hasChromium)('Review: the view at fit, the photo when zoomed in
     });
     expect(drawn.src).toContain(`/photo/${next}`);
     expect(drawn.drawn).toBe('true');
+    // decoded and scaled off the page's main thread, in the decode worker
+    expect(workers.filter((u) => /\/assets\/decode-worker-[\w-]+\.js$/.test(u))).toHaveLength(1);
     // scaled to the window (1280 × 800 at 1×), the photo's 4:3 kept
     expect(drawn.width).toBeLessThanOrEqual(1280);
     expect(drawn.height).toBeLessThanOrEqual(800);
@@ -147,6 +151,55 @@ describe.skipIf(!hasChromium)('Review: the view at fit, the photo when zoomed in
     );
     expect(viewImages.filter((u) => u.includes(next))).toEqual([]);
     expect(await page.$('[data-testid=review-image]')).toBeNull();
+    await page.close();
+  });
+
+  it('when the decode worker cannot load, every photo is still shown (in an <img>, then decoded on the page)', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    let refused = 0;
+    await page.route('**/assets/decode-worker-*.js', (route) => {
+      refused++;
+      return route.abort();
+    });
+    await page.goto(served.url);
+    await page.waitForSelector('[data-testid=queue-row]');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => !!document.querySelector<HTMLElement>('.canvas-wrap')?.dataset.photo);
+    const shownOnce = async () => {
+      const photo = await page.getAttribute('.canvas-wrap', 'data-photo');
+      // its pixels: the view in an <img>, or a bitmap decoded on the page
+      await page.waitForFunction(
+        (id) => {
+          const img = document.querySelector<HTMLImageElement>('[data-testid=review-image]');
+          const c = document.querySelector<HTMLCanvasElement>('[data-testid=review-bitmap]');
+          return (
+            (!!img && img.src.includes(id!) && img.complete && img.naturalWidth > 0) ||
+            (!!c && c.dataset.src!.includes(id!) && c.dataset.drawn === 'true')
+          );
+        },
+        photo,
+        { timeout: 5000 },
+      );
+      expect(await page.$$eval('[data-testid=box]', (b) => b.length)).toBeGreaterThan(0);
+      return photo;
+    };
+    const seen = [await shownOnce()];
+    // the three photos: the ones asked of the worker at the start come in <img>s; the third was also
+    // among them; then back to the first, now decoded on the page
+    for (const key of ['d', 'd', 'a', 'a']) {
+      await page.waitForTimeout(800);
+      await page.keyboard.press(key);
+      await page.waitForFunction((f) => document.querySelector<HTMLElement>('.canvas-wrap')?.dataset.photo !== f, seen.at(-1));
+      seen.push(await shownOnce());
+    }
+    expect(refused).toBeGreaterThan(0);
+    expect(new Set(seen).size).toBe(3);
+    expect(seen[4]).toBe(seen[0]);
+    const back = await page.$eval('[data-testid=review-bitmap]', (c) => (c as HTMLCanvasElement).dataset.drawn);
+    expect(back).toBe('true');
+    expect(errors).toEqual([]);
     await page.close();
   });
 });

@@ -6,6 +6,7 @@ import { useCallback, useEffect, useMemo, useRef } from 'react';
 import type { PhotoDetail } from '../../../shared/rpc';
 import { useApi, useChangedEvents } from '../api';
 import { VIEW_LONG_SIDE } from './PhotoCanvas';
+import { decodeScaled, type DecodeReply, type DecodeRequest } from './decode';
 
 const MAX_ENTRIES = 24;
 /** Photos decoded ahead and kept: the current one, four ahead and the previous one. */
@@ -27,9 +28,49 @@ function release(e: Bitmap) {
 }
 
 /**
+ * The worker that decodes and scales (./decode-worker.ts), one per page, started on first use; null
+ * where it cannot run (then the page decodes itself).
+ */
+let decoder: { worker: Worker; next: number; waiting: Map<number, (b: ImageBitmap | null) => void> } | null | undefined;
+
+function decodeInWorker(req: Omit<DecodeRequest, 'id'>): Promise<ImageBitmap | null> | null {
+  if (decoder === undefined) {
+    try {
+      const worker = new Worker(new URL('./decode-worker.ts', import.meta.url), { type: 'module', name: 'kliq-decode' });
+      const d = { worker, next: 1, waiting: new Map<number, (b: ImageBitmap | null) => void>() };
+      worker.onmessage = (e: MessageEvent<DecodeReply>) => {
+        const done = d.waiting.get(e.data.id);
+        d.waiting.delete(e.data.id);
+        if (done) done(e.data.bitmap);
+        else e.data.bitmap?.close();
+      };
+      // a worker that cannot load or fails: what it was asked for is shown without it (an <img>), and
+      // the page decodes from then on
+      worker.onerror = () => {
+        for (const done of d.waiting.values()) done(null);
+        d.waiting.clear();
+        worker.terminate();
+        decoder = null;
+      };
+      decoder = d;
+    } catch {
+      decoder = null;
+    }
+  }
+  const d = decoder;
+  if (!d) return null;
+  const id = d.next++;
+  return new Promise((resolve) => {
+    d.waiting.set(id, resolve);
+    d.worker.postMessage({ id, ...req } satisfies DecodeRequest);
+  });
+}
+
+/**
  * What Review shows at fit (the view of a large photo, a small photo itself), decoded and scaled to fit
- * the window in device pixels; null when it cannot be (no size known, the host refused the file, or the
- * host cannot be fetched from: then Review loads the photo in an <img> as before).
+ * the window in device pixels, in the decode worker (on the page where it cannot run); null when it
+ * cannot be (no size known, the host refused the file, or the host cannot be fetched from: then Review
+ * loads the photo in an <img> as before).
  */
 async function decodeFit(
   item: { observationId: string; width: number | null; height: number | null },
@@ -40,18 +81,15 @@ async function decodeFit(
   const dpr = window.devicePixelRatio || 1;
   const scale = Math.min(1, (window.innerWidth * dpr) / width, (window.innerHeight * dpr) / height);
   const url = Math.max(width, height) > VIEW_LONG_SIDE ? api.viewUrl(item.observationId) : api.photoUrl(item.observationId);
-  try {
-    const res = await fetch(url);
-    if (!res.ok) return null;
-    return await createImageBitmap(await res.blob(), {
-      resizeWidth: Math.max(1, Math.round(width * scale)),
-      resizeHeight: Math.max(1, Math.round(height * scale)),
-      resizeQuality: 'medium',
-      imageOrientation: 'from-image',
-    });
-  } catch {
-    return null;
-  }
+  // the fetched image's scale: a view is the photo at VIEW_LONG_SIDE
+  const fetched = Math.min(1, VIEW_LONG_SIDE / Math.max(width, height));
+  const req = {
+    url: new URL(url, location.href).href,
+    width: Math.max(1, Math.round(width * scale)),
+    height: Math.max(1, Math.round(height * scale)),
+    quality: scale / fetched >= 0.5 ? ('low' as const) : ('medium' as const),
+  };
+  return decodeInWorker(req) ?? decodeScaled(req);
 }
 
 export function usePhotoCache() {
