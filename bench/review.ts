@@ -637,10 +637,19 @@ async function main() {
           { what: `keypress → painted photo with boxes p95, pausing 400 ms (${SIZE_NAME})`, value: r1(pct(ui.paused, 0.95)), budget: 50 },
           { what: `keypress → painted photo with boxes p95, straight on (${SIZE_NAME})`, value: r1(pct(ui.straight, 0.95)), budget: 50 },
           { what: 'browser memory growth over 200 photos (MB)', value: r1(ui.pssAt210 - ui.pssAt10), budget: 100 },
-          { what: `grid scroll through 5000 rows: longest frame (ms, of ${ui.grid.frames})`, value: ui.grid.maxFrameMs, budget: 50 },
+          // the issue's words: no frame over 50 ms (a frame is whole vsyncs: 50.0 ms is three, two dropped)
+          {
+            what: `grid scroll through 5000 rows: longest frame (ms, of ${ui.grid.frames})`,
+            value: ui.grid.maxFrameMs,
+            budget: 50,
+            atMost: true,
+          },
         ]
       : []),
-  ].map((b) => ({ ...b, met: b.value < b.budget }));
+  ].map((b: { what: string; value: number; budget: number; atMost?: boolean }) => ({
+    ...b,
+    met: b.atMost ? b.value <= b.budget : b.value < b.budget,
+  }));
   const result = {
     photos: N,
     detections: N * PER,
@@ -664,7 +673,10 @@ async function main() {
   const lines = [
     `review bench: ${N} photos, ${N * PER} boxes, ${SIZE_NAME} photos, served on 127.0.0.1 (WebSocket${ui ? ' and Chromium' : ''})`,
     '',
-    ...budgets.map((b) => `${b.what.padEnd(68)} ${String(b.value).padStart(8)}   budget < ${b.budget}   ${b.met ? 'MET' : 'NOT MET'}`),
+    ...budgets.map(
+      (b) =>
+        `${b.what.padEnd(68)} ${String(b.value).padStart(8)}   budget ${b.atMost ? '≤' : '<'} ${b.budget}   ${b.met ? 'MET' : 'NOT MET'}`,
+    ),
     '',
     `  ${'queue'.padEnd(30)} ${'scroll p50'.padStart(10)} ${'p95'.padStart(7)} ${'edit p50'.padStart(9)} ${'p95'.padStart(7)} ` +
       `${'first deep'.padStart(11)}`,
