@@ -108,6 +108,11 @@ async function decodeFit(
     height: Math.max(1, Math.round(height * scale)),
     quality: scale / fetched >= 0.5 ? ('low' as const) : ('medium' as const),
   };
+  // started once the frame after the move is on screen: a decode started with it (the worker's thread
+  // runs at the page's priority) slowed that frame when the auditor pauses between photos (keypress →
+  // painted p95 35–41 ms decoding on the page, 48–53 ms in the worker at once, 31–33 ms after the frame;
+  // pressing straight on, 66–82 ms either way). A hidden page decodes once shown again.
+  await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(r, 0))));
   return decodeInWorker(req) ?? decodeScaled(req);
 }
 
