@@ -18,7 +18,7 @@ import { ShortcutsOverlay } from './ShortcutsOverlay';
 import { useEdits } from './useEdits';
 import { useReviewKeys, type ReviewKeyActions } from './useReviewKeys';
 import { LabelBar, ReviewToolbar } from './ReviewToolbar';
-import { usePhotoCache } from './usePhotoCache';
+import { PREFETCH_AHEAD, usePhotoCache } from './usePhotoCache';
 import { LabelKeysEditor } from './LabelKeysEditor';
 import { AssetPanel, usePhotoContext } from './AssetPanel';
 import { CONDITIONS, type Condition } from '../../../shared/condition';
@@ -34,8 +34,6 @@ export interface ReviewStart {
 type Overlay = null | 'help' | 'flag' | 'keys' | { picker: 'box' | 'draw-label'; boxId: number | null };
 
 const THRESHOLD_KEY = 'kliq.review.threshold';
-/** Photos after the current one whose detail and pixels are fetched ahead. */
-const PREFETCH_AHEAD = 4;
 
 interface Props {
   query: QueueQuery;

@@ -9,8 +9,10 @@ import { VIEW_LONG_SIDE } from './PhotoCanvas';
 import { decodeScaled, type DecodeReply, type DecodeRequest } from './decode';
 
 const MAX_ENTRIES = 24;
-/** Photos decoded ahead and kept: the current one, four ahead and the previous one. */
-const MAX_BITMAPS = 6;
+/** Photos after the current one whose detail and pixels Review fetches ahead. */
+export const PREFETCH_AHEAD = 4;
+/** Photos decoded ahead and kept: the current one, the ones ahead and the previous one. */
+const MAX_BITMAPS = PREFETCH_AHEAD + 2;
 
 interface Bitmap {
   bitmap: ImageBitmap | null;
