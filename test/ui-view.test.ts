@@ -50,13 +50,19 @@ describe.skipIf(!hasChromium)('Review: the view at fit, the photo when zoomed in
         const i = img as HTMLImageElement;
         return { path: new URL(i.src).pathname.split('/')[1], natural: i.complete ? i.naturalWidth : 0 };
       });
-    await page.waitForFunction(() => (document.querySelector('[data-testid=review-image]') as HTMLImageElement | null)?.naturalWidth);
+    // an <img>'s naturalWidth is known once the JPEG's header has arrived; `complete` once all of it has
+    const loaded = (width: number) =>
+      page.waitForFunction((w) => {
+        const i = document.querySelector('[data-testid=review-image]') as HTMLImageElement | null;
+        return !!i && i.complete && i.naturalWidth === w;
+      }, width);
+    await loaded(2000);
     expect(await shown()).toEqual({ path: 'view', natural: 2000 });
     // the boxes are drawn in the photo's pixels, whatever the image's
     expect(await page.$$eval('[data-testid=box]', (b) => b.length)).toBeGreaterThan(0);
     await page.keyboard.press('0');
     await page.waitForFunction(() => (document.querySelector('[data-testid=review-image]') as HTMLImageElement).src.includes('/photo/'));
-    await page.waitForFunction(() => (document.querySelector('[data-testid=review-image]') as HTMLImageElement).naturalWidth === 4000);
+    await loaded(4000);
     expect(await shown()).toEqual({ path: 'photo', natural: 4000 });
     await page.close();
   });
