@@ -185,8 +185,8 @@ describe('serve /thumb', () => {
   });
 });
 
-describe('serve /view: the screen-sized view Review shows at fit (issue 13)', () => {
-  it('a 12 MP photo: a JPEG 2000 px on the long side, upright, kept; refused like the photo once its file changed', async () => {
+describe('serve /view and /small: the screen-sized views Review shows at fit (issue 13)', () => {
+  it('a 12 MP photo: JPEGs of 2000 px and 1280 px (made from the first), upright, kept; refused once its file changed', async () => {
     const big = path.join(dir, 'big');
     fs.mkdirSync(big);
     // 4000 × 3000 stored sideways: shown 3000 × 4000
@@ -209,16 +209,31 @@ describe('serve /view: the screen-sized view Review shows at fit (issue 13)', ()
     const made = host.views.made;
     expect((await view()).status).toBe(200);
     expect(host.views.made).toBe(made); // served from the kept file
-    // the file now holds another photo: the view stands for the audited one, so it is refused too
+    // the small view (/small): 1280 px, upright, made from the kept view (not from the photo again), kept
+    const small = (token = served.token) => fetch(`${base}/small/${o.id}?token=${token}`);
+    expect((await small('nope')).status).toBe(401);
+    const smallMade = host.smallViews.made;
+    const res2 = await small();
+    expect(res2.status).toBe(200);
+    expect(res2.headers.get('content-type')).toBe('image/jpeg');
+    const meta2 = await sharp(Buffer.from(await res2.arrayBuffer())).metadata();
+    expect([meta2.width, meta2.height, meta2.orientation ?? 1]).toEqual([960, 1280, 1]);
+    expect(host.smallViews.made).toBe(smallMade + 1);
+    expect(host.views.made).toBe(made);
+    expect(fs.existsSync(path.join(thumbsDir, o.sha256.slice(0, 2), `${o.sha256}.small`))).toBe(true);
+    expect((await small()).status).toBe(200);
+    expect(host.smallViews.made).toBe(smallMade + 1);
+    // the file now holds another photo: the views stand for the audited one, so they are refused too
     fs.copyFileSync(path.join(GENERAL, 'person.jpg'), path.join(big, 'big.jpg'));
-    const refused = await view();
-    expect(refused.status).toBe(409);
-    expect(await refused.text()).toBe('the photo file changed since it was audited: re-import it');
+    for (const refused of [await view(), await small()]) {
+      expect(refused.status).toBe(409);
+      expect(await refused.text()).toBe('the photo file changed since it was audited: re-import it');
+    }
   }, 120_000);
 });
 
 describe('views are made after an import (issue 13)', () => {
-  it('an import of a 12 MP photo leaves its view kept, with no request for it; a small photo gets none', async () => {
+  it('an import of a 12 MP photo leaves its views kept, with no request for them; a small photo gets none', async () => {
     const folder = path.join(tmpDir(), 'import');
     fs.mkdirSync(folder);
     await sharp(path.join(GENERAL, 'fruits.jpg'))
@@ -235,10 +250,12 @@ describe('views are made after an import (issue 13)', () => {
       await h.warmViews([]); // the views asked for at 'done' are made
       const sha = (name: string) =>
         h.db.prepare('SELECT sha256 FROM observations WHERE source_path = ?').pluck().get(path.join(folder, name)) as string;
-      const viewOf = (s: string) => path.join(thumbsDirFor(file)!, s.slice(0, 2), `${s}.view`);
+      const viewOf = (s: string, kind = 'view') => path.join(thumbsDirFor(file)!, s.slice(0, 2), `${s}.${kind}`);
       expect(fs.existsSync(viewOf(sha('big.jpg')))).toBe(true);
+      expect(fs.existsSync(viewOf(sha('big.jpg'), 'small'))).toBe(true);
       expect(fs.existsSync(viewOf(sha('small.jpg')))).toBe(false);
-      expect(h.views.made).toBe(1);
+      expect(fs.existsSync(viewOf(sha('small.jpg'), 'small'))).toBe(false);
+      expect([h.views.made, h.smallViews.made]).toEqual([1, 1]);
     } finally {
       await h.close();
     }
@@ -293,7 +310,7 @@ describe('lazy thumbnails are bounded', () => {
   });
 });
 
-describe('the desktop app: the engine thread serves thumbnails (kliq-photo://<id>/thumb)', () => {
+describe('the desktop app: the engine thread serves thumbnails (kliq-photo://<id>/thumb) and small views (/small)', () => {
   it('the kept thumbnail, made lazily when missing, and the reasons when not', async () => {
     const t = await EngineThread.start({
       dbFile,
@@ -314,6 +331,14 @@ describe('the desktop app: the engine thread serves thumbnails (kliq-photo://<id
       expect(Buffer.concat(chunks).length).toBe(thumb.size);
       expect(Buffer.concat(chunks).equals(fs.readFileSync(keptFile(o.sha256)))).toBe(true);
       expect(await t.openThumb('obs_nope')).toEqual({ ok: false, status: 404, message: 'no such photo' });
+      // and the small view Review decodes at fit (kliq-photo://<id>/small), kept beside the thumbnail
+      const small = await t.openThumb(o.id, 'small');
+      if (!small.ok) throw new Error(small.message);
+      const bytes: Buffer[] = [];
+      for await (const c of small.stream) bytes.push(c as Buffer);
+      const meta = await sharp(Buffer.concat(bytes)).metadata();
+      expect([meta.format, Math.max(meta.width!, meta.height!)]).toEqual(['jpeg', Math.min(1280, Math.max(o.width, o.height))]);
+      expect(fs.existsSync(path.join(thumbsDir, o.sha256.slice(0, 2), `${o.sha256}.small`))).toBe(true);
     } finally {
       await t.close();
     }

@@ -1,7 +1,8 @@
 /**
  * Review shows a large photo through its screen-sized view (issue 13): at fit, the page loads
  * /view/<id> (2000 px on the long side); zoomed to 100 %, the photo itself. A photo Review prefetched is
- * drawn from pixels decoded ahead (a canvas). Real 12 MP JPEGs, Chromium.
+ * drawn from pixels decoded ahead (a canvas), from /small/<id> (1280 px) where that has the pixels the
+ * photo's area shows. Real 12 MP JPEGs, Chromium.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -67,13 +68,15 @@ describe.skipIf(!hasChromium)('Review: the view at fit, the photo when zoomed in
     await page.close();
   });
 
-  it('draws the next photo from pixels decoded ahead, scaled to the window; zoomed in, the photo itself', async () => {
+  it('draws the next photo from pixels decoded ahead (its small view), scaled to its area; zoomed in, the photo itself', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     const logs: string[] = [];
     page.on('console', (m) => logs.push(m.text()));
     page.on('pageerror', (e) => logs.push(String(e)));
     const workers: string[] = [];
     page.on('worker', (w) => workers.push(w.url()));
+    const asked: string[] = [];
+    page.on('request', (r) => asked.push(new URL(r.url()).pathname));
     await page.goto(served.url);
     await page.waitForSelector('[data-testid=queue-row]');
     await page.keyboard.press('Enter');
@@ -107,12 +110,15 @@ describe.skipIf(!hasChromium)('Review: the view at fit, the photo when zoomed in
     expect(drawn.drawn).toBe('true');
     // decoded and scaled off the page's main thread, in the decode worker
     expect(workers.filter((u) => /\/assets\/decode-worker-[\w-]+\.js$/.test(u))).toHaveLength(1);
-    // scaled to the window (1280 × 800 at 1×), the photo's 4:3 kept
-    expect(drawn.width).toBeLessThanOrEqual(1280);
-    expect(drawn.height).toBeLessThanOrEqual(800);
+    // scaled to the photo's area (800 × 597 of the 1280 × 800 window at 1×, beside the panels), the photo's
+    // 4:3 kept: at fit, a canvas pixel is a screen pixel (not fewer, nor more decoded than shown)
+    expect(drawn.width).toBeLessThanOrEqual(800);
     expect(Math.abs(drawn.width / drawn.height - 4 / 3)).toBeLessThan(0.01);
-    // at fit, a canvas pixel is at most a screen pixel
-    expect(drawn.shownWidth).toBeLessThanOrEqual(drawn.width * 1.05);
+    expect(drawn.shownWidth).toBeLessThanOrEqual(drawn.width * 1.01);
+    expect(drawn.width).toBeLessThanOrEqual(drawn.shownWidth * 1.01);
+    // from the photo's small view (1280 px, enough for 797 px), never its 2000 px view
+    expect(asked).toContain(`/small/${next}`);
+    expect(asked).not.toContain(`/view/${next}`);
     expect(drawn.px[3]).toBe(255);
     expect(await page.$$eval('[data-testid=box]', (b) => b.length)).toBeGreaterThan(0);
     expect(await page.$('[data-testid=review-image]')).toBeNull();
@@ -128,8 +134,8 @@ describe.skipIf(!hasChromium)('Review: the view at fit, the photo when zoomed in
 
   it('a photo reached before its pixels are decoded waits for them: its view is never also loaded in an <img>', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    // the views come slowly (a busy engine): the next photo is still being decoded ahead when it is reached
-    await page.route('**/view/**', async (route) => {
+    // the views (and small views) come slowly (a busy engine): the next photo is still being decoded ahead when it is reached
+    await page.route(/\/(view|small)\//, async (route) => {
       await new Promise((r) => setTimeout(r, 400));
       await route.continue();
     });
@@ -142,7 +148,7 @@ describe.skipIf(!hasChromium)('Review: the view at fit, the photo when zoomed in
     await page.keyboard.press('Enter');
     await page.waitForFunction(() => !!document.querySelector<HTMLElement>('.canvas-wrap')?.dataset.photo);
     const first = await page.getAttribute('.canvas-wrap', 'data-photo');
-    // at once: the next photo's view is on its way (400 ms), so its bitmap is not decoded yet
+    // at once: the next photo's small view is on its way (400 ms), so its bitmap is not decoded yet
     await page.keyboard.press('d');
     await page.waitForFunction((f) => document.querySelector<HTMLElement>('.canvas-wrap')?.dataset.photo !== f, first);
     const next = (await page.getAttribute('.canvas-wrap', 'data-photo'))!;

@@ -15,6 +15,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { RequestSchema, type EngineEvent, type ServerMessage } from '../shared/rpc';
 import { createRpcHandler } from './engine/rpc';
 import type { EngineHost } from './engine/host';
+import type { RenditionKind } from './engine/thumbs';
 import { ConfigError } from './engine/errors';
 
 const TYPES: Record<string, string> = {
@@ -136,7 +137,7 @@ export async function serve(opts: ServeOptions): Promise<Served> {
   };
 
   /** A thumbnail (EngineHost.openThumb): kept ones at once, others made within its limit; a request closed meanwhile is dropped. */
-  const sendThumb = async (id: string, kind: 'thumb' | 'view', head: boolean, res: http.ServerResponse) => {
+  const sendThumb = async (id: string, kind: RenditionKind, head: boolean, res: http.ServerResponse) => {
     const gone = new AbortController();
     res.on('close', () => gone.abort());
     const thumb = await opts.host.openThumb(id, { signal: gone.signal, kind }).catch(() => null);
@@ -154,7 +155,7 @@ export async function serve(opts: ServeOptions): Promise<Served> {
     res.writeHead(200, {
       'Content-Type': thumb.mimeType,
       'Content-Length': thumb.bytes.length,
-      'Cache-Control': kind === 'view' ? 'private, max-age=3600' : 'private, max-age=31536000, immutable',
+      'Cache-Control': kind === 'thumb' ? 'private, max-age=31536000, immutable' : 'private, max-age=3600',
     });
     res.end(head ? undefined : thumb.bytes);
   };
@@ -177,7 +178,7 @@ export async function serve(opts: ServeOptions): Promise<Served> {
       res.writeHead(safeEqual(url.searchParams.get('token') ?? '', token) ? 204 : 401).end();
       return;
     }
-    const photo = /^\/(photo|thumb|view)\/([A-Za-z0-9_]+)$/.exec(url.pathname);
+    const photo = /^\/(photo|thumb|view|small)\/([A-Za-z0-9_]+)$/.exec(url.pathname);
     if (photo) {
       if (slowMs) {
         const t0 = performance.now();
@@ -187,7 +188,7 @@ export async function serve(opts: ServeOptions): Promise<Served> {
         res.writeHead(401).end('token required');
         return;
       }
-      if (photo[1] === 'thumb' || photo[1] === 'view') void sendThumb(photo[2], photo[1], req.method === 'HEAD', res);
+      if (photo[1] !== 'photo') void sendThumb(photo[2], photo[1] as RenditionKind, req.method === 'HEAD', res);
       else void sendPhoto(photo[2], req.method === 'HEAD', res);
       return;
     }

@@ -27,6 +27,7 @@ const api: KliqApi = {
   photoUrl: (observationId) => `${PHOTO_SCHEME}://${encodeURIComponent(observationId)}`,
   thumbUrl: (observationId) => `${PHOTO_SCHEME}://${encodeURIComponent(observationId)}/thumb`,
   viewUrl: (observationId) => `${PHOTO_SCHEME}://${encodeURIComponent(observationId)}/view`,
+  smallViewUrl: (observationId) => `${PHOTO_SCHEME}://${encodeURIComponent(observationId)}/small`,
 };
 
 const files: KliqFiles = {

@@ -18,6 +18,7 @@ import type { EngineEvent, RpcResponse, ShellCommand } from '../../shared/rpc';
 import { SECRET_NAMES } from '../../shared/settings';
 import { EngineThread } from '../engine/thread/client';
 import { DB_FILE_NAME, userDataDir } from '../engine/paths';
+import type { RenditionKind } from '../engine/thumbs';
 import { EncryptedFileSecretStore, type SecretStore } from '../engine/settings';
 import { safeStorageEncryptor } from './safe-storage';
 import { watchBatchNotification } from './notify';
@@ -164,9 +165,9 @@ export function registerIpc(isTrusted: SenderCheck): void {
     const url = new URL(request.url);
     const id = decodeURIComponent(url.hostname || url.pathname.replace(/^\/+/, ''));
     if (!/^[A-Za-z0-9_]+$/.test(id)) return new Response('bad photo id', { status: 400 });
-    // kliq-photo://<id>/thumb, /view: its thumbnail, its screen-sized view (serve's /thumb, /view)
+    // kliq-photo://<id>/thumb, /view, /small: its thumbnail, its screen-sized views (serve's /thumb, /view, /small)
     const kind =
-      url.hostname !== '' && (url.pathname === '/thumb' || url.pathname === '/view') ? (url.pathname.slice(1) as 'thumb' | 'view') : null;
+      url.hostname !== '' && ['/thumb', '/view', '/small'].includes(url.pathname) ? (url.pathname.slice(1) as RenditionKind) : null;
     const e = await getEngine();
     if (!e) return new Response(engineError ?? 'the engine is not available', { status: 503 });
     // the same check as serve's /photo, in the engine thread: the audited file or a 404/409/410 with its reason

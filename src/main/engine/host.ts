@@ -14,7 +14,7 @@ import { WatchService, type WatchServiceOptions } from './watch-service';
 import { loadManifest } from './models/manifest';
 import { currentUser } from './paths';
 import { PhotoFiles, type PhotoPixels, type PhotoRefused } from './photo-file';
-import { ThumbAborted, ThumbCache, thumbsDirFor, VIEW } from './thumbs';
+import { SMALL_VIEW, ThumbAborted, ThumbCache, thumbsDirFor, VIEW, type RenditionKind } from './thumbs';
 import type { EngineService } from './service';
 import { DEFAULT_QUEUE, type EngineEvent } from '../../shared/rpc';
 import type { AuditEvent, ProviderChoice } from '../../shared/domain';
@@ -62,6 +62,8 @@ export class EngineHost {
   readonly thumbs: ThumbCache;
   /** Review's screen-sized views of the photos, kept beside them (./thumbs.ts VIEW). */
   readonly views: ThumbCache;
+  /** And their small views, made from the views (./thumbs.ts SMALL_VIEW). */
+  readonly smallViews: ThumbCache;
   /** WAL checkpoints in a worker thread, so that no commit on this thread pays for one (db/checkpoint.ts). */
   readonly checkpoints: WalCheckpointer;
   private state: 'open' | 'started' | 'closed' = 'open';
@@ -152,6 +154,7 @@ export class EngineHost {
     this.photos = new PhotoFiles(db);
     this.thumbs = new ThumbCache(thumbsDirFor(db.name));
     this.views = new ThumbCache(thumbsDirFor(db.name), VIEW);
+    this.smallViews = new ThumbCache(thumbsDirFor(db.name), SMALL_VIEW);
     this.checkpoints = new WalCheckpointer(db);
   }
 
@@ -199,7 +202,7 @@ export class EngineHost {
   private viewsMaking: Promise<void> | null = null;
 
   /**
-   * Makes the screen-sized views (./thumbs.ts VIEW) of these photos in the background, one at a time
+   * Makes the screen-sized views (./thumbs.ts VIEW, SMALL_VIEW) of these photos in the background, one at a time
    * (within the lazy limit, so a page's own requests still get a slot); resolves when every view asked
    * for so far is kept. Done after each import, so Review shows a photo without making its view first.
    */
@@ -212,7 +215,7 @@ export class EngineHost {
   private async makeViews(): Promise<void> {
     try {
       for (let id = this.viewsToMake.shift(); id !== undefined && this.state !== 'closed'; id = this.viewsToMake.shift())
-        await this.openThumb(id, { kind: 'view' }).catch(() => undefined);
+        for (const kind of ['view', 'small'] as const) await this.openThumb(id, { kind }).catch(() => undefined);
     } finally {
       this.viewsMaking = null; // in the same turn as the last shift(): an id pushed later starts a new run
     }
@@ -233,9 +236,9 @@ export class EngineHost {
    * gone gives the same 409/410 and message) within the process-wide limit of lazy thumbnails; a request
    * whose `signal` aborts while it waits for a slot is dropped (499).
    */
-  async openThumb(observationId: string, opts: { signal?: AbortSignal; kind?: 'thumb' | 'view' } = {}): Promise<ThumbResult> {
-    const cache = opts.kind === 'view' ? this.views : this.thumbs;
-    if (opts.kind === 'view') {
+  async openThumb(observationId: string, opts: { signal?: AbortSignal; kind?: RenditionKind } = {}): Promise<ThumbResult> {
+    const cache = opts.kind === 'view' ? this.views : opts.kind === 'small' ? this.smallViews : this.thumbs;
+    if (opts.kind === 'view' || opts.kind === 'small') {
       // a view stands for the photo: refused as the photo is when its file changed or is gone, even when kept
       const photo = await this.photos.open(observationId);
       if (!photo.ok) return { ok: false, status: photo.status, message: photo.message };
@@ -245,13 +248,15 @@ export class EngineHost {
       .prepare<[string], { sha256: string | null; mime_type: string | null }>('SELECT sha256, mime_type FROM observations WHERE id = ?')
       .get(observationId);
     if (!row?.sha256 || !row.mime_type) return { ok: false, status: 404, message: 'no such photo' };
-    const source = async () => {
+    const photo = async () => {
       const photo = await this.photos.open(observationId);
       if (!photo.ok) throw new PhotoRefusedError(photo);
       const chunks: Buffer[] = [];
       for await (const c of photo.stream()) chunks.push(c as Buffer);
       return Buffer.concat(chunks);
     };
+    // a small view is made from the view (kept, or made now in the same slot: a quarter of the pixels to decode)
+    const source = opts.kind === 'small' ? () => this.views.get(row.sha256!, photo) : photo;
     try {
       return { ok: true, mimeType: 'image/jpeg', bytes: await cache.getBounded(row.sha256, source, opts.signal) };
     } catch (err) {

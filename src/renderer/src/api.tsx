@@ -34,6 +34,7 @@ export function validated(api: KliqApi): KliqApi {
     photoUrl: (id) => api.photoUrl(id),
     thumbUrl: (id) => api.thumbUrl(id),
     viewUrl: (id) => api.viewUrl(id),
+    smallViewUrl: (id) => api.smallViewUrl(id),
   };
 }
 

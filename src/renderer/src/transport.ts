@@ -170,6 +170,7 @@ export function createWebSocketApi(opts: { token?: string | null; base?: string 
     photoUrl: (observationId) => `/photo/${encodeURIComponent(observationId)}?token=${encodeURIComponent(token ?? '')}`,
     thumbUrl: (observationId) => `/thumb/${encodeURIComponent(observationId)}?token=${encodeURIComponent(token ?? '')}`,
     viewUrl: (observationId) => `/view/${encodeURIComponent(observationId)}?token=${encodeURIComponent(token ?? '')}`,
+    smallViewUrl: (observationId) => `/small/${encodeURIComponent(observationId)}?token=${encodeURIComponent(token ?? '')}`,
     onState(listener) {
       stateListeners.add(listener);
       return () => {

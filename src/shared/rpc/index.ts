@@ -78,4 +78,6 @@ export interface KliqApi {
   thumbUrl(observationId: string): string;
   /** URL of a photo's screen-sized view (JPEG, 2000 px on the long side): Review shows it until zoomed in past it. */
   viewUrl(observationId: string): string;
+  /** URL of its small view (JPEG, 1280 px on the long side): what Review decodes at fit where that is enough. */
+  smallViewUrl(observationId: string): string;
 }

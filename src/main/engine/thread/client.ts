@@ -16,6 +16,7 @@ import { Worker } from 'node:worker_threads';
 import type { EngineEvent, RpcResponse } from '../../../shared/rpc';
 import type { ProviderChoice } from '../../../shared/domain';
 import type { SecretStore } from '../settings/secrets';
+import type { RenditionKind } from '../thumbs';
 import type { FromThread, ThreadInit, ToThread } from './protocol';
 
 /** The built entry next to the bundle (out/main/engine-thread.js), else the TypeScript source through tsx. */
@@ -193,7 +194,7 @@ export class EngineThread {
   }
 
   /** A photo's thumbnail (EngineHost.openThumb in the thread), or why not (404, 409, 410, 500). */
-  openThumb(observationId: string, kind: 'thumb' | 'view' = 'thumb'): Promise<ThreadPhoto> {
+  openThumb(observationId: string, kind: RenditionKind = 'thumb'): Promise<ThreadPhoto> {
     return this.bytes((id) => ({ type: 'thumb', id, observationId, kind }));
   }
 

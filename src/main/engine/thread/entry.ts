@@ -12,6 +12,7 @@ import type { SecretName } from '../../../shared/settings';
 import { EngineHost } from '../host';
 import { createRpcHandler } from '../rpc';
 import type { SecretStore, SecretStoreStatus } from '../settings/secrets';
+import type { RenditionKind } from '../thumbs';
 import type { FromThread, ThreadInit, ToThread } from './protocol';
 
 const port = parentPort!;
@@ -157,7 +158,7 @@ async function sendPhoto(id: number, observationId: string, head: boolean): Prom
 }
 
 /** A thumbnail or view (EngineHost.openThumb), as one chunk: a few kB, a few hundred for a view. */
-async function sendThumb(id: number, observationId: string, kind: 'thumb' | 'view'): Promise<void> {
+async function sendThumb(id: number, observationId: string, kind: RenditionKind): Promise<void> {
   const thumb = await host
     .openThumb(observationId, { kind })
     .catch((err: Error) => ({ ok: false as const, status: 500, message: err.message }));

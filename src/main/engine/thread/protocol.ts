@@ -3,6 +3,7 @@ import type { EngineEvent, RpcResponse } from '../../../shared/rpc';
 import type { ProviderChoice } from '../../../shared/domain';
 import type { SecretName } from '../../../shared/settings';
 import type { SecretStoreStatus } from '../settings/secrets';
+import type { RenditionKind } from '../thumbs';
 
 export interface ThreadInit {
   dbFile: string;
@@ -18,7 +19,7 @@ export type ToThread =
   | { type: 'call'; id: number; method: string; params: unknown }
   | { type: 'photo'; id: number; observationId: string; head: boolean }
   /** A thumbnail: answered like a photo (photo-head, photo-chunk, photo-end, or photo-refused). */
-  | { type: 'thumb'; id: number; observationId: string; kind?: 'thumb' | 'view' }
+  | { type: 'thumb'; id: number; observationId: string; kind?: RenditionKind }
   | { type: 'secret-reply'; id: number; value: string | null; status: SecretStoreStatus; error?: string }
   | { type: 'close'; timeoutMs: number };
 

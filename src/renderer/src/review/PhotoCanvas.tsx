@@ -55,7 +55,7 @@ interface Props {
    */
   viewSrc?: string;
   /**
-   * The photo decoded ahead and scaled to the window (usePhotoCache.prefetch): drawn at once in a canvas
+   * The photo decoded ahead and scaled to this canvas's area (usePhotoCache.prefetch): drawn at once in a canvas
    * while it has the pixels the screen shows (at fit), instead of an <img> that decodes as it paints.
    */
   bitmap?: ImageBitmap | null;
@@ -67,6 +67,8 @@ interface Props {
   bitmapPending?: boolean;
   /** Size known from the queue row (before the image loads); the image's natural size wins. */
   size: Size | null;
+  /** The area the photo is shown in (CSS pixels), when laid out and on every resize: what bitmaps are decoded for. */
+  onArea?(area: Size): void;
   detections: readonly ReviewDetection[];
   selectedId: number | null;
   /** The box under the pointer here or in the box list: highlighted, its label always shown. */
@@ -104,6 +106,8 @@ const DRAG_THRESHOLD = 3;
 const LABEL_MIN_PX = 56;
 /** The long side of the hosts' views (engine/thumbs.ts VIEW). */
 export const VIEW_LONG_SIDE = 2000;
+/** And of their small views (engine/thumbs.ts SMALL_VIEW), decoded ahead at fit where they are enough. */
+export const SMALL_VIEW_LONG_SIDE = 1280;
 /** How long a photo whose bitmap is on its way waits for it before the view is loaded in an <img>. */
 const BITMAP_WAIT_MS = 1000;
 
@@ -160,12 +164,19 @@ export function PhotoCanvas(props: Props) {
     };
   }, [loaded, src]);
 
+  const onArea = useRef(props.onArea);
+  onArea.current = props.onArea;
   useLayoutEffect(() => {
     const el = viewport.current;
     if (!el) return;
-    const ro = new ResizeObserver(() => setVp({ width: el.clientWidth, height: el.clientHeight }));
+    const measure = () => {
+      const a = { width: el.clientWidth, height: el.clientHeight };
+      setVp(a);
+      onArea.current?.(a);
+    };
+    const ro = new ResizeObserver(measure);
     ro.observe(el);
-    setVp({ width: el.clientWidth, height: el.clientHeight });
+    measure();
     return () => ro.disconnect();
   }, []);
 

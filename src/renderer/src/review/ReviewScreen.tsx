@@ -499,6 +499,7 @@ export const ReviewScreen = memo(function ReviewScreen({ query, start, onPositio
             bitmap={bitmap}
             bitmapPending={bitmapPending !== null}
             size={size}
+            onArea={cache.setArea}
             detections={drawn}
             selectedId={selectedId}
             hoveredId={hoveredId}

@@ -5,7 +5,7 @@
 import { useCallback, useEffect, useMemo, useRef } from 'react';
 import type { PhotoDetail } from '../../../shared/rpc';
 import { useApi, useChangedEvents } from '../api';
-import { VIEW_LONG_SIDE } from './PhotoCanvas';
+import { SMALL_VIEW_LONG_SIDE, VIEW_LONG_SIDE } from './PhotoCanvas';
 import { decodeScaled, type DecodeReply, type DecodeRequest } from './decode';
 
 const MAX_ENTRIES = 24;
@@ -87,34 +87,57 @@ function decodeInWorker(req: Omit<DecodeRequest, 'id'>): Promise<ImageBitmap | n
   });
 }
 
+/** The CSS pixels Review shows a photo in at fit (PhotoCanvas's viewport). */
+export interface Area {
+  width: number;
+  height: number;
+}
+
 /**
  * What Review shows at fit (the view of a large photo, a small photo itself), decoded and scaled to fit
- * the window in device pixels, in the decode worker (on the page where it cannot run); null when it
- * cannot be (no size known, the host refused the file, or the host cannot be fetched from: then Review
- * loads the photo in an <img> as before).
+ * the photo's area in device pixels (the window while the area is not known yet), in the decode worker
+ * (on the page where it cannot run); null when it cannot be (no size known, the host refused the file,
+ * or the host cannot be fetched from: then Review loads the photo in an <img> as before).
+ *
+ * The area, not the window: the box list and the side panel take a third of the window's width, and the
+ * toolbars some of its height, so fitting the window decoded, scaled and handed to the compositor about
+ * 1.7 times the pixels shown (1200 × 900 for 929 × 697 shown, in a 1440 × 900 window). A bitmap too small
+ * for the area once the window grows is not shown (PhotoCanvas loads the view instead).
  */
 async function decodeFit(
   item: { observationId: string; width: number | null; height: number | null },
-  api: { photoUrl(id: string): string; viewUrl(id: string): string },
+  api: { photoUrl(id: string): string; viewUrl(id: string): string; smallViewUrl(id: string): string },
+  area: () => Area | null,
 ): Promise<ImageBitmap | null> {
   const { width, height } = item;
   if (!width || !height) return null;
   const dpr = window.devicePixelRatio || 1;
-  const scale = Math.min(1, (window.innerWidth * dpr) / width, (window.innerHeight * dpr) / height);
-  const url = Math.max(width, height) > VIEW_LONG_SIDE ? api.viewUrl(item.observationId) : api.photoUrl(item.observationId);
-  // the fetched image's scale: a view is the photo at VIEW_LONG_SIDE
-  const fetched = Math.min(1, VIEW_LONG_SIDE / Math.max(width, height));
+  // started once the frame after the move is on screen: a decode started with it (the worker's thread
+  // runs at the page's priority) slowed that frame when the auditor pauses between photos (keypress →
+  // painted p95 35–41 ms decoding on the page, 48–53 ms in the worker at once, 31–33 ms after the frame;
+  // pressing straight on, 66–82 ms either way). A hidden page decodes once shown again.
+  await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(r, 0))));
+  const fit = area() ?? { width: window.innerWidth, height: window.innerHeight };
+  const scale = Math.min(1, (fit.width * dpr) / width, (fit.height * dpr) / height);
+  // a large photo's small view where it has the pixels the area shows, else its view (engine/thumbs.ts);
+  // a photo no larger than a view is fetched itself
+  const id = item.observationId;
+  const long = Math.max(width, height);
+  const small = scale * long <= SMALL_VIEW_LONG_SIDE;
+  const [url, fetchedSide] =
+    long <= VIEW_LONG_SIDE
+      ? [api.photoUrl(id), long]
+      : small
+        ? [api.smallViewUrl(id), SMALL_VIEW_LONG_SIDE]
+        : [api.viewUrl(id), VIEW_LONG_SIDE];
+  // the fetched image's scale
+  const fetched = fetchedSide / long;
   const req = {
     url: new URL(url, location.href).href,
     width: Math.max(1, Math.round(width * scale)),
     height: Math.max(1, Math.round(height * scale)),
     quality: scale / fetched >= 0.5 ? ('low' as const) : ('medium' as const),
   };
-  // started once the frame after the move is on screen: a decode started with it (the worker's thread
-  // runs at the page's priority) slowed that frame when the auditor pauses between photos (keypress →
-  // painted p95 35–41 ms decoding on the page, 48–53 ms in the worker at once, 31–33 ms after the frame;
-  // pressing straight on, 66–82 ms either way). A hidden page decodes once shown again.
-  await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(r, 0))));
   return decodeInWorker(req) ?? decodeScaled(req);
 }
 
@@ -126,6 +149,12 @@ export function usePhotoCache() {
   const bitmaps = useRef(new Map<string, Bitmap>());
   /** The photo on screen: its bitmap is not dropped. */
   const shown = useRef<string | null>(null);
+  /** Where Review shows the photo, once PhotoCanvas has been laid out (setArea). */
+  const area = useRef<Area | null>(null);
+  const getArea = useCallback(() => area.current, []);
+  const setArea = useCallback((a: Area) => {
+    area.current = a.width > 0 && a.height > 0 ? a : null;
+  }, []);
 
   const get = useCallback(
     (id: string, fresh = false): Promise<PhotoDetail> => {
@@ -173,7 +202,7 @@ export function usePhotoCache() {
       else {
         const e: Bitmap = { bitmap: null, closed: false, settled: Promise.resolve(), done: false };
         entry = e;
-        e.settled = decodeFit(item, api).then((b) => {
+        e.settled = decodeFit(item, api, getArea).then((b) => {
           e.done = true;
           if (e.closed) b?.close();
           else e.bitmap = b;
@@ -188,7 +217,7 @@ export function usePhotoCache() {
         kept.delete(old);
       }
     },
-    [api, get],
+    [api, get, getArea],
   );
 
   /** The pixels of the photo now shown, if prefetched and decoded already: not dropped while it is the one shown. */
@@ -225,7 +254,7 @@ export function usePhotoCache() {
   }, 50);
 
   return useMemo(
-    () => ({ get, peek, prefetch, bitmap, bitmapPending, invalidate }),
-    [get, peek, prefetch, bitmap, bitmapPending, invalidate],
+    () => ({ get, peek, prefetch, bitmap, bitmapPending, invalidate, setArea }),
+    [get, peek, prefetch, bitmap, bitmapPending, invalidate, setArea],
   );
 }
