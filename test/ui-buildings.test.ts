@@ -4,6 +4,8 @@
  * visit's photos in the Queue; in Review Shift+1…4 grade the selected box, else the photo's asset
  * (Shift+0 clears), checked in the SQLite file (attributes.condition, assets.condition, a correction and
  * an outbox row each) and never taken as the 1–9 label keys; the Queue's export writes the filter's photos.
+ * Moving on in Review, each photo's asset shows in the same frame as its boxes (asked for ahead), and a
+ * grade made in another tab shows.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -191,5 +193,62 @@ describe.skipIf(!hasChromium)('BuildingScan and export in Chromium against kliq-
     const manifest = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8'));
     expect(manifest.filter).toMatchObject({ condition: 'fair' });
     expect(errors).toEqual([]);
+  });
+
+  it('each photo moved to shows its own asset in the frame that shows its boxes; a grade from another tab shows', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const a = await ctx.newPage();
+    a.on('pageerror', (e) => errors.push(e.message));
+    await a.goto(served.url);
+    await a.waitForSelector('[data-testid=queue-row]');
+    await a.focus('[data-testid=queue-list]');
+    await a.keyboard.press('Enter');
+    await until('review ready', async () => (await a.getAttribute('[data-testid=review-screen]', 'data-ready')) === 'true');
+    // every frame: the photo whose boxes are drawn, and the asset the panel names
+    await a.evaluate(() => {
+      const w = window as unknown as { __frames: [string, string][] };
+      w.__frames = [];
+      const frame = () => {
+        const photo = document.querySelector<HTMLElement>('.canvas-wrap')?.dataset.photo ?? '';
+        w.__frames.push([photo, document.querySelector('[data-testid=photo-asset]')?.textContent ?? '']);
+        requestAnimationFrame(frame);
+      };
+      requestAnimationFrame(frame);
+    });
+    const assetOf = (id: string) =>
+      read(dbFile, (db) =>
+        db.prepare('SELECT a.name FROM observations o JOIN assets a ON a.id = o.asset_id WHERE o.id = ?').pluck().get(id),
+      ) as string;
+    const seen = new Set<string>();
+    for (let i = 0; i < 6; i++) {
+      // a look at each photo, long enough for the ones ahead to be asked for
+      await a.waitForTimeout(600);
+      const from = await a.getAttribute('.canvas-wrap', 'data-photo');
+      await a.keyboard.press('d');
+      await until('the next photo', async () => (await a.getAttribute('.canvas-wrap', 'data-photo')) !== from);
+    }
+    await a.waitForTimeout(300);
+    const frames = await a.evaluate(() => (window as unknown as { __frames: [string, string][] }).__frames);
+    for (const [photo, asset] of frames) {
+      if (!photo) continue;
+      seen.add(photo);
+      // never '—' (not known yet) nor the previous photo's asset
+      expect({ photo, asset }).toEqual({ photo, asset: assetOf(photo) });
+    }
+    expect(seen.size).toBe(7);
+
+    // another tab grades the asset of the photo on screen here: this tab's panel shows it
+    const shown = (await a.getAttribute('.canvas-wrap', 'data-photo'))!;
+    const b = await ctx.newPage();
+    await b.goto(a.url()); // the place is kept in the URL
+    await until('tab b on the photo', async () => (await b.getAttribute('[data-testid=review-screen]', 'data-ready')) === 'true');
+    expect(await b.getAttribute('.canvas-wrap', 'data-photo')).toBe(shown);
+    await b.keyboard.press('Escape');
+    await b.keyboard.press('Shift+Digit1');
+    await until('graded good in the database', () =>
+      read(dbFile, (db) => db.prepare('SELECT condition FROM assets WHERE name = ?').pluck().get(assetOf(shown)) === 'good'),
+    );
+    await until('tab a shows it', async () => (await a.textContent('[data-testid=asset-condition]')) === 'good');
+    await ctx.close();
   });
 });

@@ -2,7 +2,7 @@
  * BuildingScan in Review: the photo's building, asset and visit, the asset's grade and the selected
  * box's, with buttons for what Shift+1…4 (and Shift+0) do from the keyboard.
  */
-import { useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { CONDITIONS, type Condition } from '../../../shared/condition';
 import type { Result, ReviewDetection } from '../../../shared/rpc';
 import { useApi, useChangedEvents } from '../api';
@@ -10,25 +10,68 @@ import '../buildings.css';
 
 export type PhotoContext = Result<'photoContext'>;
 
-/** The photo's asset and visit, refreshed when the photo changes elsewhere. */
+/** Contexts kept: the photos ahead and behind, and some to spare. */
+const MAX_CONTEXTS = 32;
+
+/**
+ * The photo's asset and visit, refreshed when the photo changes elsewhere. `prefetch` asks for a photo's
+ * ahead (Review: with its detail and pixels), so a photo moved to shows its place in the same render as
+ * its boxes, not in a second render of the whole screen when it arrives (one per keypress before).
+ */
 export function usePhotoContext(observationId: string | null) {
   const api = useApi();
-  const [ctx, setCtx] = useState<{ id: string; value: PhotoContext } | null>(null);
-  const [tick, setTick] = useState(0);
-  useChangedEvents((ids) => observationId && ids.has(observationId) && setTick((t) => t + 1), 300);
+  /** Arrived, by photo; an entry goes when the photo changes (useChangedEvents), and asked for again if shown. */
+  const known = useRef(new Map<string, PhotoContext>());
+  /** On their way: the request's number, so that only the latest one asked for a photo is kept. */
+  const asked = useRef(new Map<string, number>());
+  const seq = useRef(0);
+  const current = useRef(observationId);
+  current.current = observationId;
+  const [, setArrived] = useState(0);
+  const fetchContext = useCallback(
+    (id: string) => {
+      if (asked.current.has(id) || known.current.has(id)) return;
+      const n = ++seq.current;
+      asked.current.set(id, n);
+      api
+        .call('photoContext', { observationId: id })
+        .then((value) => {
+          // dropped meanwhile (the photo changed: the answer may predate the change), or asked again since
+          if (asked.current.get(id) !== n) return;
+          asked.current.delete(id);
+          known.current.set(id, value);
+          for (const old of known.current.keys()) {
+            if (known.current.size <= MAX_CONTEXTS) break;
+            if (old !== current.current) known.current.delete(old);
+          }
+          if (id === current.current) setArrived((n) => n + 1);
+        })
+        .catch(() => {
+          if (asked.current.get(id) === n) asked.current.delete(id);
+        });
+    },
+    [api],
+  );
+  useChangedEvents((ids) => {
+    for (const id of ids) {
+      known.current.delete(id);
+      asked.current.delete(id);
+    }
+    if (current.current && ids.has(current.current)) fetchContext(current.current);
+  }, 300);
   useEffect(() => {
-    if (!observationId) return;
-    let live = true;
-    api
-      .call('photoContext', { observationId })
-      .then((value) => live && setCtx({ id: observationId, value }))
-      .catch(() => undefined);
-    return () => {
-      live = false;
-    };
-  }, [api, observationId, tick]);
-  const value = ctx && ctx.id === observationId ? ctx.value : null;
-  return { ctx: value, set: (v: PhotoContext) => observationId && setCtx({ id: observationId, value: v }) };
+    if (observationId) fetchContext(observationId);
+  }, [observationId, fetchContext]);
+  const value = observationId ? (known.current.get(observationId) ?? null) : null;
+  return {
+    ctx: value,
+    prefetch: fetchContext,
+    set: (v: PhotoContext) => {
+      if (!observationId) return;
+      known.current.set(observationId, v);
+      setArrived((n) => n + 1);
+    },
+  };
 }
 
 export function AssetPanel({

@@ -35,6 +35,8 @@ type Overlay = null | 'help' | 'flag' | 'keys' | { picker: 'box' | 'draw-label';
 
 const THRESHOLD_KEY = 'kliq.review.threshold';
 
+const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
 interface Props {
   query: QueueQuery;
   start: ReviewStart | null;
@@ -78,6 +80,7 @@ export const ReviewScreen = memo(function ReviewScreen({ query, start, onPositio
   const currentObs = useRef<string | null>(null);
   currentObs.current = observationId;
   const place = usePhotoContext(observationId);
+  const prefetchPlace = place.prefetch;
 
   // --- loading -------------------------------------------------------------------------------
 
@@ -181,11 +184,18 @@ export const ReviewScreen = memo(function ReviewScreen({ query, start, onPositio
     const { snapshot, pos } = nav;
     // four ahead: pressing straight on, the next ones are already decoded or on their way
     const ahead = () => {
-      if (live) for (const next of snapshot.items.slice(pos + 1, pos + 1 + PREFETCH_AHEAD)) cache.prefetch(next);
+      if (!live) return;
+      for (const next of snapshot.items.slice(pos + 1, pos + 1 + PREFETCH_AHEAD)) {
+        cache.prefetch(next);
+        prefetchPlace(next.observationId);
+      }
     };
     ahead();
     const prev = snapshot.items[pos - 1];
-    if (prev) cache.prefetch(prev);
+    if (prev) {
+      cache.prefetch(prev);
+      prefetchPlace(prev.observationId);
+    }
     // the next page is asked for while photos of this one are left, so that the ones after a page's last
     // are decoded ahead too (asked for at the last only, each page's first photo waited 0.2–0.3 s for its
     // pixels when pressing straight on)
@@ -197,7 +207,7 @@ export const ReviewScreen = memo(function ReviewScreen({ query, start, onPositio
     return () => {
       live = false;
     };
-  }, [nav, observationId, cache, show]);
+  }, [nav, observationId, cache, show, prefetchPlace]);
 
   // the labels behind 1–9: the location's set or the default, asked once per location (never per photo:
   // counting label uses at 1 000 000 boxes took 0.4 s, and the keys must not change meaning meanwhile)
@@ -208,7 +218,8 @@ export const ReviewScreen = memo(function ReviewScreen({ query, start, onPositio
       .call('labelKeys', { location })
       .then((k) => {
         if (!live) return;
-        setLabelKeys(k);
+        // the same set as the last location's (the default, mostly): kept, not a render of the whole screen
+        setLabelKeys((prev) => (prev.scope === k.scope && sameList(prev.labels, k.labels) ? prev : k));
         setDrawLabel((l) => l ?? k.labels[0] ?? null);
       })
       .catch(() => undefined);
