@@ -29,7 +29,7 @@ export const THUMB_QUALITY = 70;
  * - The small view, 1280 px, made from the view: what Review decodes at fit when the photo's area is no
  *   more than 1280 device pixels across (a full-HD laptop at 100–125 %), in 40 % of the view's time. Pressing
  *   straight on through 12 MP photos (bench:review's paint probe, 1440 × 900, two cores, no GPU), keypress
- *   → painted p95 went from 81–87 ms decoding views to 43–52 ms decoding small views, side by side.
+ *   → painted p95 went from 79–82 ms decoding views to 46–47 ms decoding small views, side by side.
  *
  * One cache per kind, files `<sha256>.<kind>`. Views are made after an import (EngineHost.warmViews) and on
  * request, not at audit.

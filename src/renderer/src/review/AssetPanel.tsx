@@ -68,6 +68,7 @@ export function usePhotoContext(observationId: string | null) {
     prefetch: fetchContext,
     set: (v: PhotoContext) => {
       if (!observationId) return;
+      asked.current.delete(observationId); // an answer on its way predates this
       known.current.set(observationId, v);
       setArrived((n) => n + 1);
     },
