@@ -331,7 +331,10 @@ describe('the desktop app: the engine thread serves thumbnails (kliq-photo://<id
       expect(Buffer.concat(chunks).length).toBe(thumb.size);
       expect(Buffer.concat(chunks).equals(fs.readFileSync(keptFile(o.sha256)))).toBe(true);
       expect(await t.openThumb('obs_nope')).toEqual({ ok: false, status: 404, message: 'no such photo' });
-      // and the small view Review decodes at fit (kliq-photo://<id>/small), kept beside the thumbnail
+      // and the small view Review decodes at fit (kliq-photo://<id>/small), kept beside the thumbnail, made
+      // from the view (made first when not kept, and kept too)
+      const viewFile = path.join(thumbsDir, o.sha256.slice(0, 2), `${o.sha256}.view`);
+      fs.rmSync(viewFile, { force: true });
       const small = await t.openThumb(o.id, 'small');
       if (!small.ok) throw new Error(small.message);
       const bytes: Buffer[] = [];
@@ -339,6 +342,7 @@ describe('the desktop app: the engine thread serves thumbnails (kliq-photo://<id
       const meta = await sharp(Buffer.concat(bytes)).metadata();
       expect([meta.format, Math.max(meta.width!, meta.height!)]).toEqual(['jpeg', Math.min(1280, Math.max(o.width, o.height))]);
       expect(fs.existsSync(path.join(thumbsDir, o.sha256.slice(0, 2), `${o.sha256}.small`))).toBe(true);
+      expect(fs.existsSync(viewFile)).toBe(true);
     } finally {
       await t.close();
     }

@@ -1,5 +1,5 @@
 /**
- * Review's photos decoded and scaled to the window off the main thread (usePhotoCache's decode ahead).
+ * Review's photos decoded and scaled to the photo's area off the main thread (usePhotoCache's decode ahead).
  *
  * createImageBitmap decodes on Chromium's image threads, but the resize it is asked for runs on the
  * thread that called it: 22–34 ms of the page's main thread per 2000 px view (measured in Debian's

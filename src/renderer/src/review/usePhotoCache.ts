@@ -94,7 +94,7 @@ export interface Area {
 }
 
 /**
- * What Review shows at fit (the view of a large photo, a small photo itself), decoded and scaled to fit
+ * What Review shows at fit (a large photo's small view or view, a small photo itself), decoded and scaled to fit
  * the photo's area in device pixels (the window while the area is not known yet), in the decode worker
  * (on the page where it cannot run); null when it cannot be (no size known, the host refused the file,
  * or the host cannot be fetched from: then Review loads the photo in an <img> as before).
@@ -187,7 +187,7 @@ export function usePhotoCache() {
 
   /**
    * Starts loading a photo's detail and its pixels, decoded ahead off the main thread and scaled to the
-   * window (createImageBitmap of the fetched view): the next photo is drawn at once, with no decode or
+   * photo's area (decodeFit): the next photo is drawn at once, with no decode or
    * scaling in the keypress's frame. A few are kept; the ones dropped are closed (their pixels freed at
    * once, not left to the browser's image cache), so memory stays flat however many photos are viewed.
    */
