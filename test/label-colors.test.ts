@@ -2,7 +2,7 @@
 // and the counts' plurals ("1 photo", not "1 photos"). Pure renderer functions, run under Node.
 import { describe, expect, it } from 'vitest';
 import { LABEL_PALETTE, labelColor } from '../src/renderer/src/review/geometry';
-import { countOf } from '../src/renderer/src/queue';
+import { countOf, formatCount } from '../src/renderer/src/queue';
 import { loadManifest } from '../src/main/engine/models/manifest';
 
 describe('label colours', () => {
@@ -24,5 +24,9 @@ describe('counts', () => {
     expect(countOf(1, 'photo')).toBe('1 photo');
     expect(countOf(0, 'photo')).toBe('0 photos');
     expect(countOf(2, 'box', 'boxes')).toBe('2 boxes');
+  });
+  it('are grouped in the locale, as toLocaleString does (one formatter, made once)', () => {
+    for (const n of [0, 7, 1204, 100_000, 1_234_567]) expect(formatCount(n)).toBe(n.toLocaleString());
+    expect(countOf(1204, 'photo')).toBe(`${(1204).toLocaleString()} photos`);
   });
 });

@@ -7,7 +7,7 @@ import type { BoundingBox } from '../../../shared/domain';
 import type { LabelKeys, PhotoDetail, QueueItem, ReviewDetection } from '../../../shared/rpc';
 import { errorMessage, useApi, useChangedEvents } from '../api';
 import type { QueueQuery } from '../queue';
-import { describeFilter } from '../queue';
+import { describeFilter, formatCount } from '../queue';
 import { BoxList, useLabelView } from './BoxList';
 import { CatalogPicker } from './CatalogPicker';
 import { FlagPrompt } from './FlagPrompt';
@@ -479,7 +479,7 @@ export const ReviewScreen = memo(function ReviewScreen({ query, start, onPositio
     >
       <ReviewToolbar
         actions={actions}
-        position={`${(nav.snapshot.offsetOf(nav.pos) + 1).toLocaleString()} / ${positionTotal.toLocaleString()}`}
+        position={`${formatCount(nav.snapshot.offsetOf(nav.pos) + 1)} / ${formatCount(positionTotal)}`}
         drawing={drawing}
         canDelete={!!selected}
         canUndo={edits.canUndo}
