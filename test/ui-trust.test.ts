@@ -91,6 +91,25 @@ describe.skipIf(!hasChromium)('two tabs on one photo', () => {
     expect(Math.round((await boxOf(a, id))!.y)).toBe(Math.round(start.y + 1));
   });
 
+  it('a box moved by another process while the connection was down is shown as the database holds it once it is back', async () => {
+    const page = await open();
+    await page.keyboard.press(']');
+    const id = Number(await until('a selected box', () => page.getAttribute('[data-testid=box][data-selected=true]', 'data-id')));
+    const start = (await boxOf(page, id))!;
+    const port = served.port;
+    await served.stop(); // the connection drops: no 'changed' event can reach the page for what happens now
+    await until('the page knows', async () => (await page.getAttribute('[data-testid=connection]', 'data-state')) !== 'open');
+    const db = new Database(dbFile);
+    db.prepare('UPDATE detections SET x = x + 7, version = version + 1 WHERE id = ?').run(id);
+    const x = (db.prepare('SELECT x FROM detections WHERE id = ?').get(id) as { x: number }).x;
+    db.close();
+    expect(x).toBe(start.x + 7);
+    served = await startServe(dbFile, 'two-tabs', { port });
+    await until('the connection back', async () => (await page.getAttribute('[data-testid=connection]', 'data-state')) === 'open', 30_000);
+    await until('the moved box shown', async () => (await boxOf(page, id))?.x === x, 15_000);
+    await page.close();
+  });
+
   it('an edit and an accept made while serve is down are shown as not saved, then sent once it is back, and stored once', async () => {
     const page = await open();
     await page.keyboard.press(']');

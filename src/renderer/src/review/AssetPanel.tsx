@@ -5,7 +5,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { CONDITIONS, type Condition } from '../../../shared/condition';
 import type { Result, ReviewDetection } from '../../../shared/rpc';
-import { useApi, useChangedEvents } from '../api';
+import { useApi, useChangedEvents, useReconnectCount } from '../api';
 import '../buildings.css';
 
 export type PhotoContext = Result<'photoContext'>;
@@ -59,6 +59,14 @@ export function usePhotoContext(observationId: string | null) {
     }
     if (current.current && ids.has(current.current)) fetchContext(current.current);
   }, 300);
+  // the connection came back: changes made meanwhile sent no event here, so none kept is trusted
+  const reconnects = useReconnectCount();
+  useEffect(() => {
+    if (reconnects === 0) return;
+    known.current.clear();
+    asked.current.clear();
+    if (current.current) fetchContext(current.current);
+  }, [reconnects, fetchContext]);
   useEffect(() => {
     if (observationId) fetchContext(observationId);
   }, [observationId, fetchContext]);
