@@ -251,4 +251,30 @@ describe.skipIf(!hasChromium)('BuildingScan and export in Chromium against kliq-
     await until('tab a shows it', async () => (await a.textContent('[data-testid=asset-condition]')) === 'good');
     await ctx.close();
   });
+
+  it('a grade set by another process while the connection was down shows once it is back', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const a = await ctx.newPage();
+    a.on('pageerror', (e) => errors.push(e.message));
+    await a.goto(served.url);
+    await a.waitForSelector('[data-testid=queue-row]');
+    await a.focus('[data-testid=queue-list]');
+    await a.keyboard.press('Enter');
+    await until('review ready', async () => (await a.getAttribute('[data-testid=review-screen]', 'data-ready')) === 'true');
+    const shown = (await a.getAttribute('.canvas-wrap', 'data-photo'))!;
+    const assetId = read(dbFile, (db) => db.prepare('SELECT asset_id FROM observations WHERE id = ?').pluck().get(shown)) as string;
+    const was = read(dbFile, (db) => db.prepare('SELECT condition FROM assets WHERE id = ?').pluck().get(assetId)) as string | null;
+    await until('the panel shows the grade', async () => (await a.textContent('[data-testid=asset-condition]')) === (was ?? '—'));
+    const port = served.port;
+    await served.stop(); // no 'changed' event can reach the page for what happens now
+    await until('the page knows', async () => (await a.getAttribute('[data-testid=connection]', 'data-state')) !== 'open');
+    const next = was === 'critical' ? 'poor' : 'critical';
+    const db = new Database(dbFile);
+    db.prepare('UPDATE assets SET condition = ? WHERE id = ?').run(next, assetId);
+    db.close();
+    served = await startServe(dbFile, 'inspector', { port });
+    await until('the connection back', async () => (await a.getAttribute('[data-testid=connection]', 'data-state')) === 'open', 30_000);
+    await until('the grade shown', async () => (await a.textContent('[data-testid=asset-condition]')) === next);
+    await ctx.close();
+  });
 });
