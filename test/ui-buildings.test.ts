@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import sharp from 'sharp';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GENERAL, ROOT, tmpDir } from './helpers';
 import { auditInto, CHROMIUM, ensureRendererBuilt, launchChromium, startServe, type Served } from './ui-helpers';
@@ -195,8 +195,8 @@ describe.skipIf(!hasChromium)('BuildingScan and export in Chromium against kliq-
     expect(errors).toEqual([]);
   });
 
-  it('each photo moved to shows its own asset in the frame that shows its boxes; a grade from another tab shows', async () => {
-    const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  /** A new tab of the context, in Review on the queue's first photo. */
+  const openReview = async (ctx: BrowserContext) => {
     const a = await ctx.newPage();
     a.on('pageerror', (e) => errors.push(e.message));
     await a.goto(served.url);
@@ -204,6 +204,12 @@ describe.skipIf(!hasChromium)('BuildingScan and export in Chromium against kliq-
     await a.focus('[data-testid=queue-list]');
     await a.keyboard.press('Enter');
     await until('review ready', async () => (await a.getAttribute('[data-testid=review-screen]', 'data-ready')) === 'true');
+    return a;
+  };
+
+  it('each photo moved to shows its own asset in the frame that shows its boxes; a grade from another tab shows', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const a = await openReview(ctx);
     // every frame: the photo whose boxes are drawn, and the asset the panel names
     await a.evaluate(() => {
       const w = window as unknown as { __frames: [string, string][] };
@@ -254,13 +260,7 @@ describe.skipIf(!hasChromium)('BuildingScan and export in Chromium against kliq-
 
   it('a grade set by another process while the connection was down shows once it is back', async () => {
     const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const a = await ctx.newPage();
-    a.on('pageerror', (e) => errors.push(e.message));
-    await a.goto(served.url);
-    await a.waitForSelector('[data-testid=queue-row]');
-    await a.focus('[data-testid=queue-list]');
-    await a.keyboard.press('Enter');
-    await until('review ready', async () => (await a.getAttribute('[data-testid=review-screen]', 'data-ready')) === 'true');
+    const a = await openReview(ctx);
     const shown = (await a.getAttribute('.canvas-wrap', 'data-photo'))!;
     const assetId = read(dbFile, (db) => db.prepare('SELECT asset_id FROM observations WHERE id = ?').pluck().get(shown)) as string;
     const was = read(dbFile, (db) => db.prepare('SELECT condition FROM assets WHERE id = ?').pluck().get(assetId)) as string | null;
