@@ -376,29 +376,34 @@ export class QueueCache {
       .raw()
       .get(band.params) as [number, number];
     if (!sampled || inBand / sampled <= this.bandComplementAbove) return null;
-    return patchCounts(this.cubeCounts(rest)!, this.sqlCounts(filter, undefined, { outsideBand: true }), noCounts());
+    // the photos outside the band first, from the index of current jobs alone (one seek per photo, no row of
+    // the table read), then those rows by rowid, the rest of the filter tested on each: in a fresh process at
+    // 100 000 photos, 72–100 ms against 112–150 ms for one scan of the table testing both (scratch, 3 runs each)
+    const outside = this.prepared(`SELECT o.rowid FROM observations o ${queueWhere({ confMin, confMax }, { outsideBand: true }).sql}`)
+      .pluck()
+      .all(band.params) as number[];
+    return patchCounts(this.cubeCounts(rest)!, this.sqlCounts(rest, undefined, { rowids: outside }), noCounts());
   }
 
   /**
    * The photos a filter selects, as FROM and WHERE over `observations o`: all of them, or those of `ids`
-   * only (each looked up by its key, the filter tested on that row alone); `outsideBand`: those the rest
-   * of the filter selects that are not in its confidence band.
+   * (observation ids) or `rowids` only (each looked up by its key, the filter tested on that row alone).
    */
   private selected(
     filter: QueueFilter,
     ids?: string[],
-    { outsideBand = false } = {},
+    { rowids }: { rowids?: number[] } = {},
   ): { from: string; where: string; params: Record<string, unknown> } {
-    if (!ids) {
-      const w = queueWhere(filter, { outsideBand });
+    if (!ids && !rowids) {
+      const w = queueWhere(filter);
       return { from: 'observations o', where: w.sql, params: w.params };
     }
     const w = queueWhere(filter, { perRow: true });
     return {
       // CROSS JOIN: SQLite keeps this order, so the rows come from the ids, not from an index over a filtered column
       from: 'json_each(@__ids) AS sel CROSS JOIN observations o',
-      where: `WHERE o.id = sel.value${w.sql ? ` AND ${w.sql.slice('WHERE '.length)}` : ''}`,
-      params: { ...w.params, __ids: JSON.stringify(ids) },
+      where: `WHERE ${ids ? 'o.id' : 'o.rowid'} = sel.value${w.sql ? ` AND ${w.sql.slice('WHERE '.length)}` : ''}`,
+      params: { ...w.params, __ids: JSON.stringify(ids ?? rowids) },
     };
   }
 
@@ -407,7 +412,7 @@ export class QueueCache {
    * (its facets, 1, its label_counts) tallied here: SQLite's GROUP BY sorts every row (600 000 label rows
    * for a band holding most of 100 000 photos), which took 2 to 4 times as long as reading them.
    */
-  private sqlCounts(filter: QueueFilter, ids?: string[], opts: { outsideBand?: boolean } = {}): Counts {
+  private sqlCounts(filter: QueueFilter, ids?: string[], opts: { rowids?: number[] } = {}): Counts {
     const q = this.selected(filter, ids, opts);
     const rows = this.prepared(`SELECT ${FACETS}, 1, o.label_counts FROM ${q.from} ${q.where}`).raw().all(q.params) as unknown[][];
     return this.tally(rows, photosPerLabel(rows.map((r) => r[6] as string)));
