@@ -193,9 +193,11 @@ const COUNT_FILTERS: { name: string; filter: QueueFilter }[] = [
   { name: 'location', filter: { location: 'Store 3' } },
   { name: 'label = dog', filter: { label: 'dog' } },
   { name: 'unreviewed + label + location', filter: { review: 'unreviewed', label: 'cup', location: 'Store 5' } },
-  // counted in SQL (the facet tables do not hold them): a confidence band, and a file-name search (p00010–p00019.jpg)
+  // counted in SQL (the facet tables do not hold them): a confidence band, a file-name search (p00010–p00019.jpg),
+  // and a search every name matches, as a search for "IMG" is in a phone's photos (counted by its complement)
   { name: 'confidence 0.3–0.6', filter: { confMin: 0.3, confMax: 0.6 } },
   { name: 'name search', filter: { name: 'p0001' } },
+  { name: 'name search matching all', filter: { name: '.jpg' } },
 ];
 
 /**

@@ -230,7 +230,7 @@ describe('facet counts after an edit', () => {
     db.close();
   }, 120_000);
 
-  it('a confidence band is counted alike directly and by its complement (the facet counts less the photos outside it)', () => {
+  it('a confidence band or a name search counts alike directly and by its complement (the facet counts less the photos outside it)', () => {
     const db = openDb(path.join(tmpDir(), 'bands.db'));
     generate(db, 1500);
     const bands: QueueFilter[] = [
@@ -244,11 +244,17 @@ describe('facet counts after an edit', () => {
       { confMin: 0.1, confMax: 0.9, location: 'Äpfel Markt', visit: 'v3' },
       { confMin: 0.1, model: 'shelf-net', review: 'flagged' },
       { confMin: 0.1, location: 'no such store' },
+      // a file-name search holding most photos (every name ends in .jpg), or some of them, alone or with a band
+      { name: 'jpg' },
+      { name: '.JPG', review: 'unreviewed' },
+      { name: 'shelf', status: 'completed' },
+      { name: '_', confMin: 0.2, location: 'Store 2' },
+      { name: '50%' },
     ];
     const direct = new QueueCache(db);
-    direct.bandComplementAbove = 1;
+    direct.complementAbove = 1;
     const complement = new QueueCache(db);
-    complement.bandComplementAbove = -1;
+    complement.complementAbove = -1;
     const chosen = new QueueCache(db);
     let outside = 0;
     for (const filter of bands) {

@@ -45,11 +45,8 @@ export function containsPattern(text: string): string {
  * it reads every box with the label (10 ms for a common label at 100 000 photos, per filter and edit).
  * Both forms select the same rows: `x IN (SELECT c …)` is true exactly when a row of the subquery has
  * c = x, and when x is NULL it is NULL where EXISTS is false, which WHERE treats alike (also under OR).
- *
- * `outsideBand`: the photos the rest of the filter selects that are *not* in its confidence band (the
- * band's EXISTS negated), to count a band holding most photos by its complement (QueueCache.counts).
  */
-export function queueWhere(f: QueueFilter, { perRow = false, outsideBand = false } = {}): { sql: string; params: Record<string, unknown> } {
+export function queueWhere(f: QueueFilter, { perRow = false } = {}): { sql: string; params: Record<string, unknown> } {
   /** `o.<col> IN (SELECT <key> FROM <from> WHERE <where>)`, or its form correlated to the row. */
   const inSet = (col: string, key: string, from: string, where: string) =>
     perRow
@@ -115,7 +112,7 @@ export function queueWhere(f: QueueFilter, { perRow = false, outsideBand = false
       params.confMax = f.confMax;
     }
     // one seek per photo in detections_job_band (migration 013), never a box's row
-    parts.push(`${outsideBand ? 'NOT ' : ''}EXISTS (SELECT 1 FROM detections d WHERE ${band.join(' AND ')})`);
+    parts.push(`EXISTS (SELECT 1 FROM detections d WHERE ${band.join(' AND ')})`);
   }
   return { sql: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params };
 }
