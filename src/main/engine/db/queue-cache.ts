@@ -358,7 +358,7 @@ export class QueueCache {
    * filter of their columns, no label), when it holds most of them, as a wide band does (0.3–0.6 holds
    * 97 % of the bench's photos) or a search for what every name has ("IMG", "jpg"): the facet tables'
    * counts of those photos, less the counts of the few outside it. Reading and tallying most of 100 000
-   * rows took 0.6–0.9 s for a band, ~370 ms for a name; the complement is a few thousand rows or none.
+   * rows took 0.6–0.9 s for a band, 0.4–1.0 s for a name every photo has; the complement is a few thousand rows or none.
    * null when the filter is not of that form, or a sample of all photos says the part is narrow (counted
    * directly, as its photos are then the few). Either way the numbers are the same; only the time differs.
    */
