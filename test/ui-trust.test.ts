@@ -142,3 +142,58 @@ describe.skipIf(!hasChromium)('two tabs on one photo', () => {
     expect(after).toEqual({ x: start.x + 1, review: 'reviewed', corrections: before.corrections + 2 });
   });
 });
+
+describe.skipIf(!hasChromium)('a photo read ahead, changed while the connection was down', () => {
+  let served: Served;
+  let browser: Browser;
+  let dbFile: string;
+
+  beforeAll(async () => {
+    ensureRendererBuilt();
+    const dir = tmpDir();
+    const photos = path.join(dir, 'photos');
+    fs.mkdirSync(photos);
+    for (const n of ['dog.jpg', 'person.jpg']) fs.copyFileSync(path.join(GENERAL, n), path.join(photos, n));
+    dbFile = path.join(dir, 'ahead.db');
+    auditInto(dbFile, photos);
+    served = await startServe(dbFile, 'read-ahead');
+    browser = await launchChromium();
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await served?.stop();
+  });
+
+  it('is shown as the database holds it once back, not as it was read before the drop', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const shownId = () => page.$eval('[data-testid=review-screen]', (e) => (e as HTMLElement).dataset.observationId ?? null);
+    await page.goto(served.url);
+    await until('the queue', async () => (await page.$$('[data-testid=queue-row]')).length === 2);
+    await page.keyboard.press('Enter');
+    const first = await until('Review on the first photo', shownId);
+    // the second photo, once: its box and where it is; then back, the second one's detail kept (read ahead)
+    await page.keyboard.press('d');
+    const second = await until('the second photo', async () => ((await shownId()) !== first ? shownId() : null));
+    await until('its boxes', async () => (await page.$$('[data-testid=box]')).length > 0);
+    await page.keyboard.press(']');
+    const id = Number(await until('a selected box', () => page.getAttribute('[data-testid=box][data-selected=true]', 'data-id')));
+    const start = (await boxOf(page, id))!;
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('a');
+    await until('back on the first photo', async () => (await shownId()) === first);
+
+    const port = served.port;
+    await served.stop(); // no 'changed' event reaches the page for what happens now
+    await until('the page knows', async () => (await page.getAttribute('[data-testid=connection]', 'data-state')) !== 'open');
+    const db = new Database(dbFile);
+    db.prepare('UPDATE detections SET x = x + 9, version = version + 1 WHERE id = ?').run(id);
+    db.close();
+    served = await startServe(dbFile, 'read-ahead', { port });
+    await until('the connection back', async () => (await page.getAttribute('[data-testid=connection]', 'data-state')) === 'open', 30_000);
+
+    await page.keyboard.press('d');
+    await until('the second photo again', async () => (await shownId()) === second);
+    await until('its box where the database has it', async () => (await boxOf(page, id))?.x === start.x + 9, 15_000);
+    await page.close();
+  });
+});
