@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { ROOT } from './helpers';
+import { GENERAL, ROOT, tmpDir } from './helpers';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const CHROMIUM_ARGS = [
@@ -74,6 +74,17 @@ export function auditInto(db: string, photos: string, extra: string[] = []): voi
     stdio: ['ignore', 'ignore', 'pipe'],
     timeout: 240_000,
   });
+}
+
+/** These photos of the shared set copied into a new folder and audited (auditInto) into a new database, whose path it gives. */
+export function auditedCopies(names: string[], dbName: string): string {
+  const dir = tmpDir();
+  const photos = path.join(dir, 'photos');
+  fs.mkdirSync(photos);
+  for (const n of names) fs.copyFileSync(path.join(GENERAL, n), path.join(photos, n));
+  const db = path.join(dir, dbName);
+  auditInto(db, photos);
+  return db;
 }
 
 export interface Served {

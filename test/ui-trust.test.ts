@@ -4,12 +4,10 @@
  * a message, and the database keeps A's change.
  */
 import fs from 'node:fs';
-import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GENERAL, tmpDir } from './helpers';
-import { CHROMIUM, auditInto, ensureRendererBuilt, launchChromium, startServe, type Served } from './ui-helpers';
+import { CHROMIUM, auditedCopies, ensureRendererBuilt, launchChromium, startServe, type Served } from './ui-helpers';
 
 const hasChromium = fs.existsSync(CHROMIUM);
 if (!hasChromium && process.env.CI) throw new Error(`UI tests need Chromium at ${CHROMIUM} (.ci/run installs it)`);
@@ -35,12 +33,7 @@ describe.skipIf(!hasChromium)('two tabs on one photo', () => {
 
   beforeAll(async () => {
     ensureRendererBuilt();
-    const dir = tmpDir();
-    const photos = path.join(dir, 'photos');
-    fs.mkdirSync(photos);
-    fs.copyFileSync(path.join(GENERAL, 'dog.jpg'), path.join(photos, 'dog.jpg'));
-    dbFile = path.join(dir, 'tabs.db');
-    auditInto(dbFile, photos);
+    dbFile = auditedCopies(['dog.jpg'], 'tabs.db');
     served = await startServe(dbFile, 'two-tabs');
     browser = await launchChromium();
   }, 120_000);
@@ -150,12 +143,7 @@ describe.skipIf(!hasChromium)('a photo read ahead, changed while the connection 
 
   beforeAll(async () => {
     ensureRendererBuilt();
-    const dir = tmpDir();
-    const photos = path.join(dir, 'photos');
-    fs.mkdirSync(photos);
-    for (const n of ['dog.jpg', 'person.jpg']) fs.copyFileSync(path.join(GENERAL, n), path.join(photos, n));
-    dbFile = path.join(dir, 'ahead.db');
-    auditInto(dbFile, photos);
+    dbFile = auditedCopies(['dog.jpg', 'person.jpg'], 'ahead.db');
     served = await startServe(dbFile, 'read-ahead');
     browser = await launchChromium();
   }, 120_000);
