@@ -136,7 +136,7 @@ describe.skipIf(!hasChromium)('two tabs on one photo', () => {
   });
 });
 
-describe.skipIf(!hasChromium)('a photo read ahead, changed while the connection was down', () => {
+describe.skipIf(!hasChromium)('what was shown before the connection dropped, changed meanwhile', () => {
   let served: Served;
   let browser: Browser;
   let dbFile: string;
@@ -182,6 +182,28 @@ describe.skipIf(!hasChromium)('a photo read ahead, changed while the connection 
     await page.keyboard.press('d');
     await until('the second photo again', async () => (await shownId()) === second);
     await until('its box where the database has it', async () => (await boxOf(page, id))?.x === start.x + 9, 15_000);
+    await page.close();
+  });
+
+  it("the queue's counts show a review made by another process while the connection was down, once it is back", async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const count = (tab: string) => page.textContent(`[data-testid=queue-tab-${tab}] .count`);
+    await page.goto(served.url);
+    await until('the queue', async () => (await page.$$('[data-testid=queue-row]')).length === 2);
+    await until('the counts', async () => (await count('unreviewed')) === '2' && (await count('reviewed')) === '0');
+    const port = served.port;
+    await served.stop(); // no 'changed' event reaches the page for what happens now
+    await until('the page knows', async () => (await page.getAttribute('[data-testid=connection]', 'data-state')) !== 'open');
+    const db = new Database(dbFile);
+    db.prepare("UPDATE observations SET review_status = 'reviewed' WHERE id = (SELECT id FROM observations ORDER BY id LIMIT 1)").run();
+    db.close();
+    served = await startServe(dbFile, 'read-ahead', { port });
+    await until('the connection back', async () => (await page.getAttribute('[data-testid=connection]', 'data-state')) === 'open', 30_000);
+    await until('the queue without the reviewed photo', async () => (await page.$$('[data-testid=queue-row]')).length === 1);
+    await until(
+      'the counts as the database has them',
+      async () => (await count('unreviewed')) === '1' && (await count('reviewed')) === '1',
+    );
     await page.close();
   });
 });

@@ -105,8 +105,12 @@ export function useReconnectCount(): number {
   return n;
 }
 
-/** The observation ids of 'changed' events, debounced: calls `fn` at most every `ms`. */
-export function useChangedEvents(fn: (ids: Set<string>) => void, ms = 300): void {
+/**
+ * The observation ids of 'changed' events, debounced: calls `fn` at most every `ms`. After the connection
+ * comes back, calls it at once with `all` true: changes made while it was down sent no event, so whatever
+ * a screen keeps from before is not to be trusted (every user of these events is kept right by this one place).
+ */
+export function useChangedEvents(fn: (ids: Set<string>, all: boolean) => void, ms = 300): void {
   const ref = useRef(fn);
   ref.current = fn;
   const acc = useRef<Set<string>>(new Set());
@@ -117,6 +121,15 @@ export function useChangedEvents(fn: (ids: Set<string>) => void, ms = 300): void
     },
     [],
   );
+  // the connection came back: what changed while it was down sent no event, so anything may have (at once)
+  const reconnects = useReconnectCount();
+  useEffect(() => {
+    if (reconnects === 0) return;
+    if (timer.current) clearTimeout(timer.current);
+    timer.current = null;
+    acc.current = new Set();
+    ref.current(new Set(), true);
+  }, [reconnects]);
   useEngineEvents((events) => {
     let any = false;
     for (const e of events) {
@@ -132,7 +145,7 @@ export function useChangedEvents(fn: (ids: Set<string>) => void, ms = 300): void
       timer.current = null;
       const ids = acc.current;
       acc.current = new Set();
-      ref.current(ids);
+      ref.current(ids, false);
     }, ms);
   });
 }

@@ -5,7 +5,7 @@
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { QueueItem } from '../../../shared/rpc';
-import { errorMessage, useApi, useChangedEvents, useEngineEvents, useReconnectCount } from '../api';
+import { errorMessage, useApi, useChangedEvents, useEngineEvents } from '../api';
 import type { QueueQuery } from '../queue';
 
 export const PAGE_SIZE = 100;
@@ -25,7 +25,6 @@ export interface QueuePages {
 
 export function useQueuePages(query: QueueQuery): QueuePages {
   const api = useApi();
-  const reconnects = useReconnectCount();
   const pages = useRef(new Map<number, QueueItem[]>());
   const stale = useRef(new Set<number>());
   const loading = useRef(new Set<number>());
@@ -90,6 +89,7 @@ export function useQueuePages(query: QueueQuery): QueuePages {
     if (!pages.current.size) load(0);
   }, [ensure, load]);
 
+  // also after a reconnection (all: what changed meanwhile sent no event)
   useChangedEvents(revalidate, 400);
   // the rows' synced markers follow the outbox: a refresh at most every 1.5 s while sync moves
   const syncKey = useRef('');
@@ -111,9 +111,6 @@ export function useQueuePages(query: QueueQuery): QueuePages {
       revalidate();
     }, 1500);
   });
-  useEffect(() => {
-    if (reconnects > 0) revalidate();
-  }, [reconnects, revalidate]);
 
   const item = useCallback((index: number) => pages.current.get(Math.floor(index / PAGE_SIZE))?.[index % PAGE_SIZE], []);
   const pageAround = useCallback((index: number) => {

@@ -5,7 +5,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { CONDITIONS, type Condition } from '../../../shared/condition';
 import type { Result, ReviewDetection } from '../../../shared/rpc';
-import { useApi, useChangedEvents, useReconnectCount } from '../api';
+import { useApi, useChangedEvents } from '../api';
 import '../buildings.css';
 
 export type PhotoContext = Result<'photoContext'>;
@@ -52,21 +52,18 @@ export function usePhotoContext(observationId: string | null) {
     },
     [api],
   );
-  useChangedEvents((ids) => {
+  // all: the connection came back, and none kept is trusted
+  useChangedEvents((ids, all) => {
+    if (all) {
+      known.current.clear();
+      asked.current.clear();
+    }
     for (const id of ids) {
       known.current.delete(id);
       asked.current.delete(id);
     }
-    if (current.current && ids.has(current.current)) fetchContext(current.current);
+    if (current.current && (all || ids.has(current.current))) fetchContext(current.current);
   }, 300);
-  // the connection came back: changes made meanwhile sent no event here, so none kept is trusted
-  const reconnects = useReconnectCount();
-  useEffect(() => {
-    if (reconnects === 0) return;
-    known.current.clear();
-    asked.current.clear();
-    if (current.current) fetchContext(current.current);
-  }, [reconnects, fetchContext]);
   useEffect(() => {
     if (observationId) fetchContext(observationId);
   }, [observationId, fetchContext]);

@@ -5,7 +5,7 @@
 import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { BoundingBox } from '../../../shared/domain';
 import type { LabelKeys, PhotoDetail, QueueItem, ReviewDetection } from '../../../shared/rpc';
-import { errorMessage, useApi, useChangedEvents, useReconnectCount } from '../api';
+import { errorMessage, useApi, useChangedEvents } from '../api';
 import type { QueueQuery } from '../queue';
 import { describeFilter, formatCount } from '../queue';
 import { BoxList, useLabelView } from './BoxList';
@@ -118,10 +118,11 @@ export const ReviewScreen = memo(function ReviewScreen({ query, start, onPositio
     },
   });
 
-  // another tab, auditor or import changed the photo on screen: show the engine's state (not while own edits are on their way)
-  const refreshShown = (changed: (obs: string) => boolean) => {
+  // another tab, auditor or import changed the photo on screen, or the connection came back (all: what changed
+  // meanwhile sent no event): show the engine's state (not while own edits are on their way)
+  useChangedEvents((ids, all) => {
     const obs = currentObs.current;
-    if (!obs || !changed(obs) || edits.hasPending(obs)) return;
+    if (!obs || !(all || ids.has(obs)) || edits.hasPending(obs)) return;
     const seqAtStart = edits.seq.current;
     void cache
       .get(obs, true)
@@ -131,15 +132,7 @@ export const ReviewScreen = memo(function ReviewScreen({ query, start, onPositio
         setDets(d.detections);
       })
       .catch(() => undefined);
-  };
-  useChangedEvents((ids) => refreshShown((obs) => ids.has(obs)), 100);
-  // and after the connection came back: what changed meanwhile sent no event here
-  const reconnects = useReconnectCount();
-  const refreshRef = useRef(refreshShown);
-  refreshRef.current = refreshShown;
-  useEffect(() => {
-    if (reconnects > 0) refreshRef.current(() => true);
-  }, [reconnects]);
+  }, 100);
 
   // open the snapshot of the queue
   useEffect(() => {

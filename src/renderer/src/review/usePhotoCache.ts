@@ -4,7 +4,7 @@
  */
 import { useCallback, useEffect, useMemo, useRef } from 'react';
 import type { PhotoDetail } from '../../../shared/rpc';
-import { useApi, useChangedEvents, useReconnectCount } from '../api';
+import { useApi, useChangedEvents } from '../api';
 import { SMALL_VIEW_LONG_SIDE, VIEW_LONG_SIDE } from './PhotoCanvas';
 import { decodeScaled, type DecodeReply, type DecodeRequest } from './decode';
 
@@ -249,16 +249,14 @@ export function usePhotoCache() {
   /** The detail if it has already arrived (and is not stale). */
   const peek = useCallback((id: string): PhotoDetail | undefined => ready.current.get(id), []);
 
-  useChangedEvents((ids) => {
+  // all: the connection came back, and no detail kept is trusted
+  useChangedEvents((ids, all) => {
+    if (all) {
+      details.current.clear();
+      ready.current.clear();
+    }
     for (const id of ids) invalidate(id);
   }, 50);
-  // the connection came back: changes made meanwhile sent no event here, so no detail kept is trusted
-  const reconnects = useReconnectCount();
-  useEffect(() => {
-    if (reconnects === 0) return;
-    details.current.clear();
-    ready.current.clear();
-  }, [reconnects]);
 
   return useMemo(
     () => ({ get, peek, prefetch, bitmap, bitmapPending, invalidate, setArea }),
