@@ -28,7 +28,7 @@ function devCsp(): Plugin {
         "style-src 'self' 'unsafe-inline'",
         "img-src 'self' data: blob: kliq-photo:",
         "font-src 'self'",
-        "connect-src 'self' ws: wss:",
+        "connect-src 'self' ws: wss: kliq-photo:",
         "object-src 'none'",
         "base-uri 'none'",
         "form-action 'none'",

@@ -19,7 +19,6 @@ import {
   type IpcMainInvokeEvent,
   type WebContents,
 } from 'electron';
-import { PHOTO_SCHEME } from '../../shared/ipc';
 import { userDataDir } from '../engine/paths';
 import { getEngine, registerIpc, secretValues, sendShellCommand, setShellLog } from './ipc';
 import { foldersFromArgv } from './argv';
@@ -28,15 +27,11 @@ import { menuTemplate } from './menu';
 import { startAutoUpdate, updatePlan } from './updates';
 import { readSettings } from '../engine/settings/file';
 import { clampBounds, readWindowState, windowStateFile, WINDOW_DEFAULTS, writeWindowState } from './window-state';
-import { APP_SCHEME, appFileFor, isAppUrl, preloadPath, resolveRendererTarget, type RendererTarget } from './security';
+import { APP_SCHEME, appFileFor, isAppUrl, preloadPath, PRIVILEGED_SCHEMES, resolveRendererTarget, type RendererTarget } from './security';
 
-// Custom schemes must be declared before `ready`, once. standard: parsed like http; secure: not mixed
-// content. app:// serves the built renderer (so 'self' in its CSP is the app alone); kliq-photo:// the
-// photos of the open database.
-protocol.registerSchemesAsPrivileged([
-  { scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } },
-  { scheme: PHOTO_SCHEME, privileges: { standard: true, secure: true, stream: true } },
-]);
+// Custom schemes must be declared before `ready`, once (see PRIVILEGED_SCHEMES). app:// serves the built
+// renderer (so 'self' in its CSP is the app alone); kliq-photo:// the photos of the open database.
+protocol.registerSchemesAsPrivileged(PRIVILEGED_SCHEMES);
 
 let target: RendererTarget | null = null;
 let mainWindow: BrowserWindow | null = null;
@@ -210,7 +205,7 @@ export function startApp(): void {
         const file = appFileFor(request.url, rendererTarget());
         return file ? net.fetch(pathToFileURL(file).href) : new Response('not found', { status: 404 });
       });
-      registerIpc(isTrustedSender);
+      registerIpc(isTrustedSender, rendererTarget().origin);
       installMenu(logDir);
       const win = createMainWindow();
       // folders given on the first launch's command line

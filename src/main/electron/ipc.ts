@@ -148,7 +148,11 @@ function subscribe(wc: WebContents): void {
   wc.once('destroyed', () => subscribers.delete(wc));
 }
 
-export function registerIpc(isTrusted: SenderCheck): void {
+/**
+ * `pageOrigin`: the renderer's origin (app://kliq, or the Vite dev server). Its fetches of kliq-photo:// are
+ * cross-origin, so every answer, errors included (the page reads a failed photo's status), allows it.
+ */
+export function registerIpc(isTrusted: SenderCheck, pageOrigin: string): void {
   ipcMain.handle(KLIQ_IPC.call, async (event, method: unknown, params: unknown): Promise<RpcResponse> => {
     if (!isTrusted(event)) {
       // Do not tell an untrusted caller anything beyond the refusal.
@@ -161,26 +165,32 @@ export function registerIpc(isTrusted: SenderCheck): void {
     return e.handle(method, params);
   });
 
+  const cors = { 'Access-Control-Allow-Origin': pageOrigin };
+  const text = (body: string, status: number): Response =>
+    new Response(body, { status, headers: { ...cors, 'Content-Type': 'text/plain; charset=utf-8' } });
   protocol.handle(PHOTO_SCHEME, async (request) => {
     const url = new URL(request.url);
     const id = decodeURIComponent(url.hostname || url.pathname.replace(/^\/+/, ''));
-    if (!/^[A-Za-z0-9_]+$/.test(id)) return new Response('bad photo id', { status: 400 });
+    if (!/^[A-Za-z0-9_]+$/.test(id)) return text('bad photo id', 400);
     // kliq-photo://<id>/thumb, /view, /small: its thumbnail, its screen-sized views (serve's /thumb, /view, /small)
     const kind =
       url.hostname !== '' && ['/thumb', '/view', '/small'].includes(url.pathname) ? (url.pathname.slice(1) as RenditionKind) : null;
     const e = await getEngine();
-    if (!e) return new Response(engineError ?? 'the engine is not available', { status: 503 });
+    if (!e) return text(engineError ?? 'the engine is not available', 503);
     // the same check as serve's /photo, in the engine thread: the audited file or a 404/409/410 with its reason
     const head = request.method === 'HEAD';
     const photo = await (kind ? e.thread.openThumb(id, kind) : e.thread.openPhoto(id, { head })).catch(() => null);
-    if (!photo) return new Response('cannot read the photo', { status: 500 });
-    if (!photo.ok) return new Response(photo.message, { status: photo.status, headers: { 'Content-Type': 'text/plain; charset=utf-8' } });
+    if (!photo) return text('cannot read the photo', 500);
+    if (!photo.ok) return text(photo.message, photo.status);
     if (head) {
       photo.stream.destroy();
-      return new Response(null, { status: 200, headers: { 'Content-Type': photo.mimeType } });
+      return new Response(null, { status: 200, headers: { ...cors, 'Content-Type': photo.mimeType } });
     }
     const body = Readable.toWeb(photo.stream) as unknown as ReadableStream<Uint8Array>;
-    return new Response(body, { status: 200, headers: { 'Content-Type': photo.mimeType, 'Content-Length': String(photo.size) } });
+    return new Response(body, {
+      status: 200,
+      headers: { ...cors, 'Content-Type': photo.mimeType, 'Content-Length': String(photo.size) },
+    });
   });
 
   // Quitting waits (bounded: 10 s) for the photos in flight to be written and the sync requests in

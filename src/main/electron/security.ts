@@ -3,6 +3,7 @@
  * and to check IPC senders. No Electron import: the caller passes what it knows (testable in plain Node).
  */
 import path from 'node:path';
+import { PHOTO_SCHEME } from '../../shared/ipc';
 
 /**
  * The built renderer is loaded from this privileged custom scheme, not from file://, so that 'self' in
@@ -11,6 +12,20 @@ import path from 'node:path';
 export const APP_SCHEME = 'app';
 export const APP_HOST = 'kliq';
 export const APP_ORIGIN = `${APP_SCHEME}://${APP_HOST}`;
+
+/**
+ * The app's custom schemes and their privileges (passed to protocol.registerSchemesAsPrivileged before
+ * `ready`). standard: parsed like http; secure: not mixed content.
+ * - app://kliq serves the built renderer; the page fetches its own files (supportFetchAPI).
+ * - kliq-photo:// serves the open database's photos: to <img>, and to `fetch` from the page (a failed
+ *   photo's status, HEAD) and the decode worker (the small views). A page on app://kliq fetching
+ *   kliq-photo:// is a cross-origin fetch of a custom scheme, which Electron refuses unless the scheme has
+ *   both supportFetchAPI and corsEnabled. The page's CSP must also name it in connect-src (index.html).
+ */
+export const PRIVILEGED_SCHEMES = [
+  { scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } },
+  { scheme: PHOTO_SCHEME, privileges: { standard: true, secure: true, stream: true, supportFetchAPI: true, corsEnabled: true } },
+];
 
 export type RendererTarget =
   /** `electron-vite dev`: the renderer is served by the Vite dev server. */
