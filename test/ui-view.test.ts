@@ -122,6 +122,40 @@ describe.skipIf(!hasChromium)('Review: the view at fit, the photo when zoomed in
     expect(drawn.px[3]).toBe(255);
     expect(await page.$$eval('[data-testid=box]', (b) => b.length)).toBeGreaterThan(0);
     expect(await page.$('[data-testid=review-image]')).toBeNull();
+    // and the photo after it, also decoded ahead: the canvas shows its pixels, not the ones it showed before
+    await page.waitForTimeout(1500);
+    await page.keyboard.press('d');
+    await page.waitForFunction((f) => document.querySelector<HTMLElement>('.canvas-wrap')?.dataset.photo !== f, next);
+    const third = (await page.getAttribute('.canvas-wrap', 'data-photo'))!;
+    await page.waitForFunction((id) => {
+      const c = document.querySelector<HTMLCanvasElement>('[data-testid=review-bitmap]');
+      return !!c && c.dataset.src!.includes(`/photo/${id}`) && c.dataset.drawn === 'true';
+    }, third);
+    // an 8 × 8 thumbnail of what the canvas shows against those of the two photos' small views
+    const diffs = await page.evaluate(
+      async (ids) => {
+        const sig = (src: CanvasImageSource) => {
+          const p = document.createElement('canvas');
+          p.width = p.height = 8;
+          const ctx = p.getContext('2d')!;
+          ctx.drawImage(src, 0, 0, 8, 8);
+          return [...ctx.getImageData(0, 0, 8, 8).data];
+        };
+        const canvas = document.querySelector<HTMLCanvasElement>('[data-testid=review-bitmap]')!;
+        const shown = sig(canvas);
+        const token = new URL(canvas.dataset.src!, location.href).searchParams.get('token');
+        const out: number[] = [];
+        for (const id of ids) {
+          const small = sig(await createImageBitmap(await (await fetch(`/small/${id}?token=${token}`)).blob()));
+          out.push(shown.reduce((sum, v, i) => sum + Math.abs(v - small[i]), 0) / shown.length);
+        }
+        return out;
+      },
+      [third, next],
+    );
+    // (mean difference per channel, 0–255: the same photo scaled two ways, against another photo)
+    expect(diffs[0]).toBeLessThan(8);
+    expect(diffs[1]).toBeGreaterThan(diffs[0] * 3);
     // zoomed to 100 %: the photo itself, in an <img>
     await page.keyboard.press('0');
     await page.waitForFunction(
