@@ -657,7 +657,7 @@ async function main() {
     detections: N * PER,
     photoSize: `${SIZE_NAME} JPEG (48 files, real sizes)`,
     budgets,
-    firstPageFreshServerMs: stat(firstPage),
+    firstPageFreshServerMs: { ...stat(firstPage), each: firstPage.map(r1) },
     firstCountsMs: Object.fromEntries(Object.entries(firstCounts).map(([k, v]) => [k, stat(v)])),
     countsAfterEditMs: stat(countsAfterEdit),
     byQuery,
