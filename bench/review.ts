@@ -444,6 +444,24 @@ async function rendererAllocators(page: Page): Promise<Record<string, number>> {
   );
 }
 
+/**
+ * CPU time so far from /proc/stat (Linux; null elsewhere): all of it, and the part "stolen" by the host
+ * of a virtual machine (ticks this machine's CPUs wanted but were given to others). The bench reports
+ * the stolen share of each part, so a slow run can be told from a busy host.
+ */
+function cpuTicks(): { total: number; steal: number } | null {
+  try {
+    const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    return { total: f.slice(0, 8).reduce((a, b) => a + b, 0), steal: f[7] ?? 0 };
+  } catch {
+    return null;
+  }
+}
+function stealPct(from: ReturnType<typeof cpuTicks>, to: ReturnType<typeof cpuTicks>): number | null {
+  if (!from || !to || to.total <= from.total) return null;
+  return r1((100 * (to.steal - from.steal)) / (to.total - from.total));
+}
+
 async function browserPart(served: Served) {
   let browser: Browser | null = null;
   try {
@@ -544,6 +562,7 @@ function findChromiumPid(): number {
 async function main() {
   if (!fs.existsSync(path.join(RENDERER, 'index.html'))) throw new Error('the UI is not built: run `npm run build` first');
   const labels = loadManifest().models[0].labels;
+  const cpuAtStart = cpuTicks();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kliq-review-bench-'));
   const file = path.join(dir, 'review.db');
   const photos = await photoFiles();
@@ -609,6 +628,8 @@ async function main() {
   // 3. in Chromium. The views Review shows are made after an import (EngineHost.warmViews); this database
   // was written by SQL, so they are made here, as an import would have, for the photos the browser visits
   let ui = null;
+  let cpuAtBrowser: ReturnType<typeof cpuTicks> = null;
+  let cpuAfterBrowser: ReturnType<typeof cpuTicks> = null;
   if (!args['no-browser'] && fs.existsSync(CHROMIUM)) {
     // (the photos viewed: 10 + 40 + 40 + 200, and 200 more with KLIQ_PAINT_PHASES; some to spare)
     const limit = process.env.KLIQ_PAINT_PHASES ? 500 : 320;
@@ -620,7 +641,9 @@ async function main() {
     t = performance.now();
     const thumbs = await keepThumbnails(file, rpc, GRID_ROWS + limit + 500);
     err(`kept ${thumbs} thumbnails (as an import would) in ${((performance.now() - t) / 1000).toFixed(1)}s`);
+    cpuAtBrowser = cpuTicks();
     ui = await browserPart(served);
+    cpuAfterBrowser = cpuTicks();
   }
   await s.close();
   if (args.keep) fs.copyFileSync(file, args.keep);
@@ -658,6 +681,7 @@ async function main() {
     photoSize: `${SIZE_NAME} JPEG (48 files, real sizes)`,
     budgets,
     firstPageFreshServerMs: { ...stat(firstPage), each: firstPage.map(r1) },
+    cpuStolenPct: { run: stealPct(cpuAtStart, cpuTicks()), browser: stealPct(cpuAtBrowser, cpuAfterBrowser) },
     firstCountsMs: Object.fromEntries(Object.entries(firstCounts).map(([k, v]) => [k, stat(v)])),
     countsAfterEditMs: stat(countsAfterEdit),
     byQuery,
@@ -698,6 +722,12 @@ async function main() {
             `${result.ui!.browserPssMb.after210} MB after 210 (${result.ui!.browserPssMb.after210Collected} MB once collected)`,
         ]
       : ['  (no Chromium: the browser budgets were not measured)']),
+    ...(result.cpuStolenPct.run !== null
+      ? [
+          `  CPU taken by the VM's host (steal): ${result.cpuStolenPct.run} % of the run` +
+            (result.cpuStolenPct.browser !== null ? `, ${result.cpuStolenPct.browser} % of the browser part` : ''),
+        ]
+      : []),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }
