@@ -248,7 +248,9 @@ export function PhotoCanvas(props: Props) {
     // segments each, 2026-12-08): browser memory before a collection +56/+63/+84 MB a segment with a new
     // canvas per photo released by transferFromImageBitmap(null) (which also puts a blank bitmap of the
     // canvas's size in their place: ~6 ms in the next commit), +27/+56/+43 MB this way, the renderer's
-    // shared memory flat (39–50 MB); keypress → paint p50 29–32 → 26 ms, p95 41–51 → 33–35 ms.
+    // shared memory flat (39–50 MB); keypress → paint p50 29–32 → 26 ms, p95 41–51 → 33–35 ms. (An earlier
+    // trial of one lasting canvas had brought frames of 60–100 ms pressing straight on. Not seen now: bench:review
+    // straight-on p95 32.0–52.4 ms over nine runs, 41.8 and 54.2 ms for a canvas per photo side by side.)
     return () => {
       ctx?.transferFromImageBitmap(tinyBitmap());
       c.width = 0;
